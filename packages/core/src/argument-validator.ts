@@ -1,0 +1,86 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormatsModule from "ajv-formats";
+import { ValidationError } from "./errors.js";
+import type { ValidationIssue } from "./service-config.js";
+
+// ajv-formats is CommonJS; its default export arrives wrapped under some loaders.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv | Ajv2020) => void;
+
+/** Checks an arguments object; throws a {@link ValidationError} listing every problem with its path. */
+export type ArgumentCheck = (args: Record<string, unknown>) => void;
+
+function pathOf(error: ErrorObject): string {
+  const base = error.instancePath
+    .split("/")
+    .slice(1)
+    .map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .join(".");
+  const missing = error.keyword === "required" ? String(error.params.missingProperty) : undefined;
+  const extra = error.keyword === "additionalProperties" ? String(error.params.additionalProperty) : undefined;
+  const leaf = missing ?? extra;
+  return [base, leaf].filter(Boolean).join(".") || "(root)";
+}
+
+/**
+ * Compiles tool input schemas (draft-07 or 2020-12, by their `$schema`) into argument checks. A schema that does not
+ * compile is reported once and checked only for being an object, so that a server's schema bug does not block calls.
+ */
+export class ArgumentValidator {
+  private draft07: Ajv | undefined;
+  private draft2020: Ajv2020 | undefined;
+
+  constructor(private readonly onSchemaError: (toolName: string, message: string) => void) {}
+
+  private ajvFor(schema: Record<string, unknown>): Ajv | Ajv2020 {
+    const dialect = typeof schema.$schema === "string" ? schema.$schema : "";
+    if (dialect.includes("2020-12") || dialect.includes("2019-09")) {
+      if (!this.draft2020) {
+        this.draft2020 = new Ajv2020({ strict: false, allErrors: true, addUsedSchema: false, validateSchema: false });
+        addFormats(this.draft2020);
+      }
+      return this.draft2020;
+    }
+    if (!this.draft07) {
+      this.draft07 = new Ajv({ strict: false, allErrors: true, addUsedSchema: false, validateSchema: false });
+      addFormats(this.draft07);
+    }
+    return this.draft07;
+  }
+
+  /** Compiles the check for one tool. */
+  compile(toolName: string, schema: Record<string, unknown> | undefined): ArgumentCheck {
+    let validate: ValidateFunction | undefined;
+    if (schema && typeof schema === "object") {
+      try {
+        const { $schema: _dialect, $id: _id, ...rest } = schema;
+        validate = this.ajvFor(schema).compile(rest);
+      } catch (error) {
+        this.onSchemaError(toolName, error instanceof Error ? error.message : String(error));
+      }
+    }
+    return (args) => {
+      if (!validate || validate(args)) return;
+      const issues: ValidationIssue[] = (validate.errors ?? []).map((error) => ({ path: pathOf(error), message: error.message ?? error.keyword }));
+      throw new ValidationError({
+        message: `Invalid arguments for tool ${toolName}: ${issues.map((issue) => `${issue.path} ${issue.message}`).join("; ")}`,
+        toolName,
+        details: { issues },
+      });
+    };
+  }
+}
+
+/** Throws unless `args` is a plain JSON object (`undefined` counts as `{}`); returns the object. */
+export function assertArgumentsObject(toolName: string, args: unknown): Record<string, unknown> {
+  if (args === undefined) return {};
+  if (args === null || typeof args !== "object" || Array.isArray(args)) {
+    const got = args === null ? "null" : Array.isArray(args) ? "an array" : typeof args;
+    throw new ValidationError({
+      message: `Arguments for tool ${toolName} must be a JSON object, got ${got}`,
+      toolName,
+      details: { issues: [{ path: "(root)", message: `must be an object, got ${got}` }] },
+    });
+  }
+  return args as Record<string, unknown>;
+}

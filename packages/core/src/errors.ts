@@ -1,0 +1,181 @@
+const MARKER = "mcpstore.error";
+
+function hasMarker(error: unknown, marker: string): boolean {
+  return error != null && typeof error === "object" && (error as Record<symbol, unknown>)[Symbol.for(marker)] === true;
+}
+
+/** Options shared by every MCPStore error. */
+export interface MCPStoreErrorOptions {
+  message: string;
+  /** The underlying error, if any. */
+  cause?: unknown;
+  /** The service the error is about, when there is one. */
+  serviceName?: string;
+  /** The tool the error is about, when there is one. */
+  toolName?: string;
+  /** The agent scope the error happened in, when it is not the store scope. */
+  agentId?: string;
+  /** Structured details safe to show to a caller (never secrets). */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The base of every error MCPStore throws. `code` is stable and machine-readable (the REST server maps it to an HTTP
+ * status); `isInstance` works across two copies of the package, where `instanceof` would not.
+ */
+export class MCPStoreError extends Error {
+  /** Stable machine-readable code, e.g. `VALIDATION_ERROR`. */
+  readonly code: string;
+  readonly serviceName?: string;
+  readonly toolName?: string;
+  readonly agentId?: string;
+  readonly details?: Record<string, unknown>;
+
+  /** `name` is the subclass name; it also marks the instance for that subclass's `isInstance`. */
+  constructor(code: string, options: MCPStoreErrorOptions, name = "MCPStoreError") {
+    super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = name;
+    this.code = code;
+    Object.defineProperty(this, Symbol.for(MARKER), { value: true });
+    Object.defineProperty(this, Symbol.for(`${MARKER}.${name}`), { value: true });
+    if (options.serviceName !== undefined) this.serviceName = options.serviceName;
+    if (options.toolName !== undefined) this.toolName = options.toolName;
+    if (options.agentId !== undefined) this.agentId = options.agentId;
+    if (options.details !== undefined) this.details = options.details;
+  }
+
+  /** True for any MCPStore error, including ones from another copy of this package. */
+  static isInstance(error: unknown): error is MCPStoreError {
+    return hasMarker(error, MARKER);
+  }
+}
+
+/** Input that breaks a rule: a bad service config, agent id, tool arguments. `details.issues` lists each problem. */
+export class ValidationError extends MCPStoreError {
+  /** The code every `ValidationError` carries. */
+  static readonly code = "VALIDATION_ERROR";
+  constructor(options: MCPStoreErrorOptions) {
+    super(ValidationError.code, options, "ValidationError");
+  }
+  /** True for a `ValidationError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is ValidationError {
+    return hasMarker(error, "mcpstore.error.ValidationError");
+  }
+}
+
+/** A connection to a service could not be made or was lost. */
+export class ConnectionError extends MCPStoreError {
+  /** The code every `ConnectionError` carries. */
+  static readonly code = "CONNECTION_ERROR";
+  constructor(options: MCPStoreErrorOptions) {
+    super(ConnectionError.code, options, "ConnectionError");
+  }
+  /** True for a `ConnectionError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is ConnectionError {
+    return hasMarker(error, "mcpstore.error.ConnectionError");
+  }
+}
+
+/** A service is known but cannot take calls now (connecting, reconnecting, unreachable, disconnected). */
+export class ServiceUnavailableError extends MCPStoreError {
+  /** The code every `ServiceUnavailableError` carries. */
+  static readonly code = "SERVICE_UNAVAILABLE";
+  constructor(options: MCPStoreErrorOptions) {
+    super(ServiceUnavailableError.code, options, "ServiceUnavailableError");
+  }
+  /** True for a `ServiceUnavailableError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is ServiceUnavailableError {
+    return hasMarker(error, "mcpstore.error.ServiceUnavailableError");
+  }
+}
+
+/** No service of that name in the scope. */
+export class ServiceNotFoundError extends MCPStoreError {
+  /** The code every `ServiceNotFoundError` carries. */
+  static readonly code = "SERVICE_NOT_FOUND";
+  constructor(options: MCPStoreErrorOptions) {
+    super(ServiceNotFoundError.code, options, "ServiceNotFoundError");
+  }
+  /** True for a `ServiceNotFoundError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is ServiceNotFoundError {
+    return hasMarker(error, "mcpstore.error.ServiceNotFoundError");
+  }
+}
+
+/** A service of that name already exists in the scope. */
+export class ServiceExistsError extends MCPStoreError {
+  /** The code every `ServiceExistsError` carries. */
+  static readonly code = "SERVICE_EXISTS";
+  constructor(options: MCPStoreErrorOptions) {
+    super(ServiceExistsError.code, options, "ServiceExistsError");
+  }
+  /** True for a `ServiceExistsError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is ServiceExistsError {
+    return hasMarker(error, "mcpstore.error.ServiceExistsError");
+  }
+}
+
+/** No tool of that name in the scope, or a bare tool name that several services share. */
+export class ToolNotFoundError extends MCPStoreError {
+  /** The code every `ToolNotFoundError` carries. */
+  static readonly code = "TOOL_NOT_FOUND";
+  constructor(options: MCPStoreErrorOptions) {
+    super(ToolNotFoundError.code, options, "ToolNotFoundError");
+  }
+  /** True for a `ToolNotFoundError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is ToolNotFoundError {
+    return hasMarker(error, "mcpstore.error.ToolNotFoundError");
+  }
+}
+
+/** The server answered with a protocol error, or (with `throwOnError`) a tool returned an error result. */
+export class ToolExecutionError extends MCPStoreError {
+  /** The code every `ToolExecutionError` carries. */
+  static readonly code = "TOOL_EXECUTION_ERROR";
+  constructor(options: MCPStoreErrorOptions) {
+    super(ToolExecutionError.code, options, "ToolExecutionError");
+  }
+  /** True for a `ToolExecutionError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is ToolExecutionError {
+    return hasMarker(error, "mcpstore.error.ToolExecutionError");
+  }
+}
+
+/** An operation did not finish within its time limit. */
+export class TimeoutError extends MCPStoreError {
+  /** The code every `TimeoutError` carries. */
+  static readonly code = "TIMEOUT";
+  constructor(options: MCPStoreErrorOptions) {
+    super(TimeoutError.code, options, "TimeoutError");
+  }
+  /** True for a `TimeoutError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is TimeoutError {
+    return hasMarker(error, "mcpstore.error.TimeoutError");
+  }
+}
+
+/** An operation was cancelled by its caller's `AbortSignal`. */
+export class AbortedError extends MCPStoreError {
+  /** The code every `AbortedError` carries. */
+  static readonly code = "ABORTED";
+  constructor(options: MCPStoreErrorOptions) {
+    super(AbortedError.code, options, "AbortedError");
+  }
+  /** True for a `AbortedError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is AbortedError {
+    return hasMarker(error, "mcpstore.error.AbortedError");
+  }
+}
+
+/** The store was used after `close()`. */
+export class StoreClosedError extends MCPStoreError {
+  /** The code every `StoreClosedError` carries. */
+  static readonly code = "STORE_CLOSED";
+  constructor(options: MCPStoreErrorOptions) {
+    super(StoreClosedError.code, options, "StoreClosedError");
+  }
+  /** True for a `StoreClosedError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is StoreClosedError {
+    return hasMarker(error, "mcpstore.error.StoreClosedError");
+  }
+}

@@ -1,0 +1,47 @@
+export { MCPStore, type SetupStoreOptions } from "./mcp-store.js";
+export { ServiceContext, type AgentSummary, type ListOptions } from "./service-context.js";
+export type { CacheDriver, JsonValue } from "./cache-driver.js";
+export { MemoryCacheDriver } from "./memory-cache-driver.js";
+export { monitoringPresets, resolveMonitoring, type MonitoringOptions, type ResolvedMonitoring } from "./monitoring.js";
+export { createConsoleLogger, parseLogLevel, type Logger, type LogLevel } from "./logger.js";
+export { publicToolName, assertAgentId, NAME_PATTERN } from "./identifiers.js";
+export {
+  parseServiceConfig,
+  redactServiceConfig,
+  type ParsedService,
+  type RemoteTransport,
+  type ServiceConfig,
+  type ServiceInput,
+  type ValidationIssue,
+} from "./service-config.js";
+export type { RegistryPersistence, RegistrySnapshot } from "./service-registry.js";
+export type { ServiceRef, StoreEventHandler, StoreEventName, StoreEvents } from "./store-events.js";
+export {
+  AbortedError,
+  ConnectionError,
+  MCPStoreError,
+  ServiceExistsError,
+  ServiceNotFoundError,
+  ServiceUnavailableError,
+  StoreClosedError,
+  TimeoutError,
+  ToolExecutionError,
+  ToolNotFoundError,
+  ValidationError,
+  type MCPStoreErrorOptions,
+} from "./errors.js";
+export type {
+  BatchAddResult,
+  CallToolOptions,
+  CheckServicesResult,
+  PromptInfo,
+  ResourceInfo,
+  ServiceHealth,
+  ServiceInfo,
+  ServiceState,
+  ToolCallResult,
+  ToolInfo,
+  ToolNameCollision,
+  TransportKind,
+  WaitServiceOptions,
+} from "./types.js";

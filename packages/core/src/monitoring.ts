@@ -1,0 +1,76 @@
+import { z } from "zod";
+import { ValidationError } from "./errors.js";
+
+/** How the store watches its services. The seed's keys, in camelCase; every field is optional with a default. */
+export interface MonitoringOptions {
+  /** Seconds between health probes of each connected service. Default 30. */
+  healthCheckSeconds?: number;
+  /** Hours between full catalogue refreshes. Default 2. */
+  toolsUpdateHours?: number;
+  /** Cap, in seconds, of the backoff between reconnection attempts. Default 60. */
+  reconnectionSeconds?: number;
+  /** Hours after which what the store keeps about removed services is pruned. Default 24. */
+  cleanupHours?: number;
+  /** Refresh the catalogue every `toolsUpdateHours`. Default true. */
+  enableToolsUpdate?: boolean;
+  /** Reconnect services whose connection was lost. Default true. */
+  enableReconnection?: boolean;
+  /** Refresh a service's catalogue after each reconnection. Default true. */
+  updateToolsOnReconnection?: boolean;
+  /** Attempts of a reconnection cycle before a service is `unreachable`. Default 5. */
+  maxReconnectAttempts?: number;
+  /** Seconds between retries of an `unreachable` service. Default 300. */
+  unreachableRetrySeconds?: number;
+  /** Seconds one health probe may take. Default 10. */
+  probeTimeoutSeconds?: number;
+}
+
+/** {@link MonitoringOptions} with every default filled in. */
+export type ResolvedMonitoring = Required<MonitoringOptions>;
+
+/** The seed's recommended settings, exactly. */
+export const monitoringPresets = {
+  production: {
+    healthCheckSeconds: 60,
+    toolsUpdateHours: 4,
+    reconnectionSeconds: 120,
+    cleanupHours: 24,
+    enableToolsUpdate: true,
+    enableReconnection: true,
+    updateToolsOnReconnection: true,
+  },
+  development: {
+    healthCheckSeconds: 15,
+    toolsUpdateHours: 1,
+    reconnectionSeconds: 30,
+    enableToolsUpdate: true,
+    enableReconnection: true,
+  },
+} as const satisfies Record<string, MonitoringOptions>;
+
+const positive = z.number().positive().finite();
+const monitoringSchema = z.strictObject({
+  healthCheckSeconds: positive.default(30),
+  toolsUpdateHours: positive.default(2),
+  reconnectionSeconds: positive.default(60),
+  cleanupHours: positive.default(24),
+  enableToolsUpdate: z.boolean().default(true),
+  enableReconnection: z.boolean().default(true),
+  updateToolsOnReconnection: z.boolean().default(true),
+  maxReconnectAttempts: z.number().int().min(1).max(1000).default(5),
+  unreachableRetrySeconds: positive.default(300),
+  probeTimeoutSeconds: positive.default(10),
+});
+
+/** Validates monitoring options and fills in defaults; a bad value is a {@link ValidationError} naming the key. */
+export function resolveMonitoring(options: MonitoringOptions | undefined): ResolvedMonitoring {
+  const result = monitoringSchema.safeParse(options ?? {});
+  if (!result.success) {
+    const issues = result.error.issues.map((issue) => ({ path: ["monitoring", ...issue.path.map(String)].join("."), message: issue.message }));
+    throw new ValidationError({
+      message: `Invalid monitoring options: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`,
+      details: { issues },
+    });
+  }
+  return result.data;
+}

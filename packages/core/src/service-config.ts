@@ -1,0 +1,201 @@
+import { z } from "zod";
+import { ValidationError } from "./errors.js";
+import { SERVICE_NAME_PATTERN } from "./identifiers.js";
+
+/** Remote transports. With no `transport`, Streamable HTTP is tried first and SSE is the fallback. */
+export type RemoteTransport = "streamable-http" | "sse";
+
+/**
+ * One service, as in the seed's `mcp.json`: either a local process (`command`, `args`, `env`, `working_dir`) or a remote
+ * server (`url`, `transport`, `headers`). Unknown fields (`description`, `tags`, `contact`, ...) are kept.
+ */
+export interface ServiceConfig {
+  /** Unique in its scope; letters, digits, `_`, `-` and `.`, 1 to 64 characters. */
+  name: string;
+  /** Executable of a stdio server. */
+  command?: string;
+  args?: string[];
+  /** Extra environment of the process (added to a minimal default environment, not the store's own). */
+  env?: Record<string, string>;
+  /** Working directory of the process. */
+  working_dir?: string;
+  /** Endpoint of a remote server. */
+  url?: string;
+  transport?: RemoteTransport;
+  /** Headers sent with every request to a remote server (values are treated as secrets). */
+  headers?: Record<string, string>;
+  /** Per-request timeout, in seconds. Default 60. */
+  timeout?: number;
+  description?: string;
+  tags?: string[];
+  contact?: string;
+  [key: string]: unknown;
+}
+
+const TRANSPORT_ALIASES: Record<string, RemoteTransport> = {
+  "streamable-http": "streamable-http",
+  "streamable_http": "streamable-http",
+  streamableHttp: "streamable-http",
+  http: "streamable-http",
+  sse: "sse",
+};
+
+const noLineBreaks = (value: string) => !/[\r\n\0]/.test(value);
+
+const serviceSchema = z
+  .looseObject({
+    name: z.string().regex(SERVICE_NAME_PATTERN, "must match ^[A-Za-z0-9_.-]{1,64}$"),
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    working_dir: z.string().min(1).optional(),
+    url: z
+      .string()
+      .refine((value) => {
+        try {
+          const protocol = new URL(value).protocol;
+          return protocol === "http:" || protocol === "https:";
+        } catch {
+          return false;
+        }
+      }, "must be an http(s) URL")
+      .optional(),
+    transport: z
+      .string()
+      .refine((value) => value in TRANSPORT_ALIASES, "must be one of streamable-http, sse")
+      .transform((value) => TRANSPORT_ALIASES[value] as RemoteTransport)
+      .optional(),
+    headers: z
+      .record(
+        z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "header names must be HTTP tokens"),
+        z.string().refine(noLineBreaks, "header values must not contain CR, LF or NUL"),
+      )
+      .optional(),
+    timeout: z.number().positive().max(86_400).optional(),
+    description: z.string().optional(),
+    tags: z.array(z.string()).optional(),
+    contact: z.string().optional(),
+  })
+  .superRefine((config, context) => {
+    const hasCommand = config.command !== undefined;
+    const hasUrl = config.url !== undefined;
+    if (hasCommand === hasUrl) {
+      context.addIssue({
+        code: "custom",
+        path: [],
+        message: hasCommand
+          ? "has both `command` and `url`: give `command` for a local process or `url` for a remote server, not both"
+          : "needs either `command` (a local process) or `url` (a remote server)",
+      });
+    }
+    if (hasCommand) {
+      for (const key of ["transport", "headers"] as const) {
+        if (config[key] !== undefined) context.addIssue({ code: "custom", path: [key], message: `\`${key}\` applies only to remote (url) services` });
+      }
+    }
+    if (hasUrl) {
+      for (const key of ["args", "env", "working_dir"] as const) {
+        if (config[key] !== undefined) context.addIssue({ code: "custom", path: [key], message: `\`${key}\` applies only to local (command) services` });
+      }
+    }
+  });
+
+/** One problem in an input, with the dotted path of the field. */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+function toIssues(error: z.ZodError, prefix: string): ValidationIssue[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join("."),
+    message: issue.message,
+  }));
+}
+
+/** The result of validating one service config. */
+export type ParsedService = { ok: true; name: string; config: ServiceConfig } | { ok: false; name: string; error: ValidationError };
+
+/** Validates one raw config (from the API or a file); `label` names it in messages. Never throws. */
+export function parseServiceConfig(raw: unknown, label?: string): ParsedService {
+  const guessedName =
+    raw && typeof raw === "object" && typeof (raw as { name?: unknown }).name === "string" ? (raw as { name: string }).name : (label ?? "?");
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    const issues = [{ path: `services.${guessedName}`, message: "a service config must be an object" }];
+    return { ok: false, name: guessedName, error: invalid(guessedName, issues) };
+  }
+  // `cwd` is what the SDK and other tools call `working_dir`.
+  const input = { ...(raw as Record<string, unknown>) };
+  if (input.working_dir === undefined && typeof input.cwd === "string") {
+    input.working_dir = input.cwd;
+    delete input.cwd;
+  }
+  const result = serviceSchema.safeParse(input);
+  if (!result.success) {
+    return { ok: false, name: guessedName, error: invalid(guessedName, toIssues(result.error, `services.${guessedName}`)) };
+  }
+  return { ok: true, name: result.data.name, config: result.data as ServiceConfig };
+}
+
+function invalid(name: string, issues: ValidationIssue[]): ValidationError {
+  const summary = issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
+  return new ValidationError({ message: `Invalid service "${name}": ${summary}`, serviceName: name, details: { issues } });
+}
+
+/** What `addService` accepts: one config, a list of them, or a `{ mcpServers: { name: config } }` map. */
+export type ServiceInput = ServiceConfig | ServiceConfig[] | { mcpServers: Record<string, Omit<ServiceConfig, "name"> & { name?: string }> };
+
+/**
+ * Splits any {@link ServiceInput} into raw entries, each with its name (from `name` or the `mcpServers` key).
+ * Throws a {@link ValidationError} only when the input has none of the accepted shapes.
+ */
+export function splitServiceInput(input: unknown): Array<{ label: string; raw: unknown }> {
+  if (Array.isArray(input)) {
+    return input.map((raw, index) => ({ label: labelOf(raw) ?? `#${index}`, raw }));
+  }
+  if (input && typeof input === "object") {
+    const servers = (input as { mcpServers?: unknown }).mcpServers;
+    if (servers !== undefined) {
+      if (!servers || typeof servers !== "object" || Array.isArray(servers)) {
+        throw new ValidationError({
+          message: "`mcpServers` must be an object mapping service names to configs",
+          details: { issues: [{ path: "mcpServers", message: "must be an object" }] },
+        });
+      }
+      return Object.entries(servers).map(([name, raw]) => ({
+        label: name,
+        raw: raw && typeof raw === "object" && !Array.isArray(raw) ? { ...raw, name } : raw,
+      }));
+    }
+    return [{ label: labelOf(input) ?? "?", raw: input }];
+  }
+  throw new ValidationError({
+    message: "A service must be given as a config object, a list of them, or { mcpServers: { name: config } }",
+    details: { issues: [{ path: "", message: `got ${input === null ? "null" : typeof input}` }] },
+  });
+}
+
+function labelOf(raw: unknown): string | undefined {
+  return raw && typeof raw === "object" && typeof (raw as { name?: unknown }).name === "string" ? (raw as { name: string }).name : undefined;
+}
+
+/** A copy of a config that is safe to show: header and env values and URL passwords become `***`. */
+export function redactServiceConfig(config: ServiceConfig): ServiceConfig {
+  const redacted: ServiceConfig = { ...config };
+  if (config.headers) redacted.headers = Object.fromEntries(Object.keys(config.headers).map((key) => [key, "***"]));
+  if (config.env) redacted.env = Object.fromEntries(Object.keys(config.env).map((key) => [key, "***"]));
+  if (config.url) redacted.url = redactUrl(config.url);
+  return redacted;
+}
+
+/** A URL with its password and query values replaced by `***`. */
+export function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = "***";
+    for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, "***");
+    return url.toString();
+  } catch {
+    return "***";
+  }
+}

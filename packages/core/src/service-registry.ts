@@ -1,0 +1,588 @@
+import { randomUUID } from "node:crypto";
+import type { GetPromptResult, Prompt, ReadResourceResult, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
+import { ArgumentValidator, assertArgumentsObject, type ArgumentCheck } from "./argument-validator.js";
+import { Catalogue, scopeKeyOf, type ScopeKey } from "./catalogue.js";
+import {
+  AbortedError,
+  ConnectionError,
+  MCPStoreError,
+  ServiceExistsError,
+  ServiceNotFoundError,
+  StoreClosedError,
+  TimeoutError,
+  ToolExecutionError,
+  ToolNotFoundError,
+  ValidationError,
+} from "./errors.js";
+import { disambiguatedToolName, publicToolName } from "./identifiers.js";
+import type { Logger } from "./logger.js";
+import type { ResolvedMonitoring } from "./monitoring.js";
+import { ServiceConnection, type FetchedCatalogue } from "./service-connection.js";
+import { redactServiceConfig, type ServiceConfig } from "./service-config.js";
+import type { ServiceRef, StoreEventBus } from "./store-events.js";
+import type {
+  CallToolOptions,
+  CheckServicesResult,
+  PromptInfo,
+  ResourceInfo,
+  ServiceInfo,
+  ServiceState,
+  ToolCallResult,
+  ToolInfo,
+  ToolNameCollision,
+  WaitServiceOptions,
+} from "./types.js";
+
+/** Every service config the registry holds, by scope: what a persistence layer stores. */
+export interface RegistrySnapshot {
+  store: ServiceConfig[];
+  agents: Record<string, ServiceConfig[]>;
+}
+
+/**
+ * Where the registry keeps its configs between runs (the `mcp.json` file, later Redis). `save` is called after every
+ * change with the whole registry and must resolve only when the change is durable; when it rejects, the change is
+ * rolled back and the caller gets the error.
+ */
+export interface RegistryPersistence {
+  save(snapshot: RegistrySnapshot): Promise<void>;
+}
+
+interface ServiceEntry {
+  ref: ServiceRef;
+  scope: ScopeKey;
+  config: ServiceConfig;
+  addedAt: string;
+  stateChangedAt: string;
+  connection: ServiceConnection;
+  tools: ToolInfo[];
+  collisions: ToolNameCollision[];
+}
+
+interface ToolRoute {
+  entry: ServiceEntry;
+  tool: ToolInfo;
+  check?: ArgumentCheck;
+}
+
+interface ScopeState {
+  agentId: string | undefined;
+  services: Map<string, ServiceEntry>;
+  /** Tools by their public name, for calls. */
+  routes: Map<string, ToolRoute>;
+  /** Tools by their name on the server, for calls by bare name. */
+  byOriginalName: Map<string, ToolRoute[]>;
+}
+
+/** What the registry needs from the store. */
+export interface ServiceRegistryOptions {
+  catalogue: Catalogue;
+  events: StoreEventBus;
+  logger: Logger;
+  monitoring: ResolvedMonitoring;
+  connectTimeoutMs: number;
+  persistence?: RegistryPersistence;
+}
+
+const nowIso = () => new Date().toISOString();
+
+/**
+ * The heart of the store: every service of every scope with its connection, the call routes, and the writes to the
+ * cached catalogue. Scopes ({@link ServiceContext}) call into it; nothing else holds service state.
+ */
+export class ServiceRegistry {
+  private readonly scopes = new Map<ScopeKey, ScopeState>();
+  private readonly validator: ArgumentValidator;
+  private closed = false;
+
+  constructor(private readonly options: ServiceRegistryOptions) {
+    this.validator = new ArgumentValidator((toolName, message) =>
+      options.logger.warn({ tool: toolName, error: message }, "tool input schema does not compile; only the object shape is checked"),
+    );
+  }
+
+  private get catalogue(): Catalogue {
+    return this.options.catalogue;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError({ message: "The store is closed" });
+  }
+
+  private scope(agentId: string | undefined): ScopeState {
+    const key = scopeKeyOf(agentId);
+    let state = this.scopes.get(key);
+    if (!state) {
+      state = { agentId, services: new Map(), routes: new Map(), byOriginalName: new Map() };
+      this.scopes.set(key, state);
+    }
+    return state;
+  }
+
+  /** The entry of a service, or a {@link ServiceNotFoundError}. */
+  private entry(agentId: string | undefined, serviceName: string): ServiceEntry {
+    const entry = this.scopes.get(scopeKeyOf(agentId))?.services.get(serviceName);
+    if (!entry) {
+      throw new ServiceNotFoundError({
+        message: `No service "${serviceName}" in ${agentId === undefined ? "the store scope" : `agent "${agentId}"`}`,
+        serviceName,
+        ...(agentId !== undefined ? { agentId } : {}),
+      });
+    }
+    return entry;
+  }
+
+  /** The registry's configs, for persistence. */
+  snapshot(): RegistrySnapshot {
+    const snapshot: RegistrySnapshot = { store: [], agents: {} };
+    for (const state of this.scopes.values()) {
+      const configs = [...state.services.values()].map((entry) => entry.config);
+      if (state.agentId === undefined) snapshot.store = configs;
+      else if (configs.length > 0) snapshot.agents[state.agentId] = configs;
+    }
+    return snapshot;
+  }
+
+  private async persist(rollback: () => void): Promise<void> {
+    if (!this.options.persistence) return;
+    try {
+      await this.options.persistence.save(this.snapshot());
+    } catch (error) {
+      rollback();
+      throw error;
+    }
+  }
+
+  /** Agent ids that own at least one service. */
+  agentIds(): string[] {
+    return [...this.scopes.values()].filter((state) => state.agentId !== undefined && state.services.size > 0).map((state) => state.agentId!);
+  }
+
+  /** Throws a {@link ServiceExistsError} if a name is taken in the scope or repeated in `names`. */
+  assertNamesFree(agentId: string | undefined, names: string[]): void {
+    const services = this.scopes.get(scopeKeyOf(agentId))?.services;
+    const seen = new Set<string>();
+    for (const name of names) {
+      if (services?.has(name) || seen.has(name)) {
+        throw new ServiceExistsError({
+          message: `A service named "${name}" already exists in ${agentId === undefined ? "the store scope" : `agent "${agentId}"`}`,
+          serviceName: name,
+          ...(agentId !== undefined ? { agentId } : {}),
+        });
+      }
+      seen.add(name);
+    }
+  }
+
+  /** Registers validated configs, persists them, and starts connecting in the background. */
+  async add(agentId: string | undefined, configs: ServiceConfig[]): Promise<ServiceInfo[]> {
+    this.assertOpen();
+    this.assertNamesFree(
+      agentId,
+      configs.map((config) => config.name),
+    );
+    const state = this.scope(agentId);
+    const entries = configs.map((config) => this.createEntry(state, config));
+    for (const entry of entries) state.services.set(entry.config.name, entry);
+    await this.persist(() => {
+      for (const entry of entries) state.services.delete(entry.config.name);
+    });
+    for (const entry of entries) {
+      const info = this.toInfo(entry);
+      void this.catalogue.writeService(entry.scope, info);
+      // Empty lists now, so that the catalogue lists services' tools in the order the services were added.
+      void this.catalogue.writeCatalogue(entry.scope, entry.config.name, { tools: [], resources: [], prompts: [] });
+      this.options.events.emit("service:added", { ...entry.ref, service: info });
+      entry.connection.start();
+    }
+    return entries.map((entry) => this.toInfo(entry));
+  }
+
+  private createEntry(state: ScopeState, config: ServiceConfig): ServiceEntry {
+    const ref: ServiceRef = state.agentId === undefined ? { serviceName: config.name } : { serviceName: config.name, agentId: state.agentId };
+    const now = nowIso();
+    const entry: ServiceEntry = {
+      ref,
+      scope: scopeKeyOf(state.agentId),
+      config,
+      addedAt: now,
+      stateChangedAt: now,
+      connection: undefined as unknown as ServiceConnection,
+      tools: [],
+      collisions: [],
+    };
+    entry.connection = this.createConnection(entry);
+    return entry;
+  }
+
+  private createConnection(entry: ServiceEntry): ServiceConnection {
+    const connection: ServiceConnection = new ServiceConnection({
+      config: entry.config,
+      ref: entry.ref,
+      monitoring: this.options.monitoring,
+      logger: this.options.logger,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      onStateChange: (previous, state, reason) => {
+        if (entry.connection !== connection) return;
+        this.onStateChange(entry, previous, state, reason);
+      },
+      onCatalogue: async (fetched) => {
+        if (entry.connection !== connection || !this.isCurrent(entry)) return;
+        await this.storeCatalogue(entry, fetched);
+      },
+      onInfoChange: () => {
+        if (entry.connection === connection && this.isCurrent(entry)) void this.catalogue.writeService(entry.scope, this.toInfo(entry));
+      },
+    });
+    return connection;
+  }
+
+  private isCurrent(entry: ServiceEntry): boolean {
+    return this.scopes.get(entry.scope)?.services.get(entry.config.name) === entry;
+  }
+
+  private onStateChange(entry: ServiceEntry, previous: ServiceState, state: ServiceState, reason: string | undefined): void {
+    entry.stateChangedAt = nowIso();
+    if (this.isCurrent(entry)) void this.catalogue.writeService(entry.scope, this.toInfo(entry));
+    const level = state === "unreachable" || state === "reconnecting" || state === "degraded" ? "warn" : "info";
+    this.options.logger[level](
+      { service: entry.config.name, agentId: entry.ref.agentId, previous, state, ...(reason ? { reason } : {}) },
+      `service ${entry.config.name} is ${state}`,
+    );
+    this.options.events.emit("service:state-changed", { ...entry.ref, previous, state, ...(reason !== undefined ? { reason } : {}) });
+  }
+
+  /** Names the fetched tools (collision-free in the scope), writes the catalogue, and rebuilds the call routes. */
+  private async storeCatalogue(entry: ServiceEntry, fetched: FetchedCatalogue): Promise<void> {
+    const state = this.scope(entry.ref.agentId);
+    const taken = new Set<string>();
+    for (const other of state.services.values()) if (other !== entry) for (const tool of other.tools) taken.add(tool.name);
+    const collisions: ToolNameCollision[] = [];
+    const tools = fetched.tools.map((tool) => {
+      const wanted = publicToolName(entry.config.name, tool.name);
+      let name = wanted;
+      if (taken.has(name)) {
+        name = disambiguatedToolName(entry.config.name, tool.name);
+        collisions.push({ tool: tool.name, wanted, name });
+        this.options.logger.warn(
+          { service: entry.config.name, agentId: entry.ref.agentId, tool: tool.name, wanted, name },
+          `tool name ${wanted} is taken in this scope; ${tool.name} is available as ${name}`,
+        );
+      }
+      taken.add(name);
+      return toToolInfo(entry.config.name, name, tool);
+    });
+    const previousNames = new Set(entry.tools.map((tool) => tool.name));
+    const names = new Set(tools.map((tool) => tool.name));
+    entry.tools = tools;
+    entry.collisions = collisions;
+    const resources = fetched.resources.map((resource) => toResourceInfo(entry.config.name, resource));
+    const prompts = fetched.prompts.map((prompt) => toPromptInfo(entry.config.name, prompt));
+    this.rebuildRoutes(state);
+    await Promise.all([
+      this.catalogue.writeCatalogue(entry.scope, entry.config.name, { tools, resources, prompts }),
+      this.catalogue.writeService(entry.scope, this.toInfo(entry)),
+    ]);
+    this.options.events.emit("tools:refreshed", {
+      ...entry.ref,
+      toolCount: tools.length,
+      added: [...names].filter((name) => !previousNames.has(name)),
+      removed: [...previousNames].filter((name) => !names.has(name)),
+    });
+  }
+
+  private rebuildRoutes(state: ScopeState): void {
+    const previous = state.routes;
+    state.routes = new Map();
+    state.byOriginalName = new Map();
+    for (const entry of state.services.values()) {
+      for (const tool of entry.tools) {
+        const old = previous.get(tool.name);
+        // Keep a compiled argument check while the tool's schema is the same object.
+        const route: ToolRoute = old && old.entry === entry && old.tool.inputSchema === tool.inputSchema ? old : { entry, tool };
+        route.tool = tool;
+        state.routes.set(tool.name, route);
+        const sameName = state.byOriginalName.get(tool.originalName);
+        if (sameName) sameName.push(route);
+        else state.byOriginalName.set(tool.originalName, [route]);
+      }
+    }
+  }
+
+  /** Removes a service: stops it, forgets it, persists, and clears its catalogue. */
+  async remove(agentId: string | undefined, serviceName: string): Promise<void> {
+    this.assertOpen();
+    const entry = this.entry(agentId, serviceName);
+    const state = this.scope(agentId);
+    state.services.delete(serviceName);
+    await this.persist(() => state.services.set(serviceName, entry));
+    this.rebuildRoutes(state);
+    await entry.connection.close();
+    await this.catalogue.removeService(entry.scope, serviceName);
+    this.options.events.emit("service:removed", entry.ref);
+  }
+
+  /** Replaces a service's config (validated by the caller), persists it, and restarts the service with it. */
+  async replace(agentId: string | undefined, serviceName: string, config: ServiceConfig): Promise<ServiceInfo> {
+    this.assertOpen();
+    const entry = this.entry(agentId, serviceName);
+    if (config.name !== serviceName) {
+      throw new ValidationError({
+        message: `A service cannot be renamed by an update ("${serviceName}" → "${config.name}"); remove it and add it again`,
+        serviceName,
+        details: { issues: [{ path: `services.${serviceName}.name`, message: "must stay the same" }] },
+      });
+    }
+    const previousConfig = entry.config;
+    entry.config = config;
+    await this.persist(() => {
+      entry.config = previousConfig;
+    });
+    return this.restartEntry(entry, "config updated");
+  }
+
+  /** Stops a service and connects it again with the same config. */
+  async restart(agentId: string | undefined, serviceName: string): Promise<ServiceInfo> {
+    this.assertOpen();
+    return this.restartEntry(this.entry(agentId, serviceName), "restarted");
+  }
+
+  private async restartEntry(entry: ServiceEntry, reason: string): Promise<ServiceInfo> {
+    const old = entry.connection;
+    const previous = old.state;
+    entry.connection = this.createConnection(entry);
+    await old.close();
+    this.onStateChange(entry, previous, "initializing", reason);
+    entry.connection.start();
+    return this.toInfo(entry);
+  }
+
+  /** The service's config as stored (with secrets), for update and patch. */
+  config(agentId: string | undefined, serviceName: string): ServiceConfig {
+    return this.entry(agentId, serviceName).config;
+  }
+
+  /** Waits until the service reaches one of the wanted states. */
+  async wait(agentId: string | undefined, serviceName: string, options: WaitServiceOptions = {}): Promise<ServiceInfo> {
+    this.assertOpen();
+    const entry = this.entry(agentId, serviceName);
+    const wanted = Array.isArray(options.state) ? options.state : [options.state ?? "healthy"];
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const reached = async () => {
+      await this.catalogue.flush(entry.scope, serviceName);
+      return this.toInfo(entry);
+    };
+    if (wanted.includes(entry.connection.state)) return reached();
+    return new Promise<ServiceInfo>((resolve, reject) => {
+      const context = { serviceName, ...(agentId !== undefined ? { agentId } : {}) };
+      const finish = (outcome: () => void) => {
+        off();
+        offRemoved();
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+        outcome();
+      };
+      const off = this.options.events.on("service:state-changed", (event) => {
+        if (event.serviceName !== serviceName || event.agentId !== agentId) return;
+        if (wanted.includes(event.state)) finish(() => resolve(reached()));
+        else if (event.state === "unreachable") {
+          const why = entry.connection.lastError ?? "unknown error";
+          finish(() => reject(new ConnectionError({ ...context, message: `Service "${serviceName}" is unreachable: ${why}`, details: { state: event.state } })));
+        }
+      });
+      const offRemoved = this.options.events.on("service:removed", (event) => {
+        if (event.serviceName === serviceName && event.agentId === agentId)
+          finish(() => reject(new ServiceNotFoundError({ ...context, message: `Service "${serviceName}" was removed while waiting for it` })));
+      });
+      const timer = setTimeout(() => {
+        const { state, lastError } = entry.connection;
+        finish(() =>
+          reject(
+            new TimeoutError({
+              ...context,
+              message: `Service "${serviceName}" is still ${state} after ${timeoutMs} ms (waiting for ${wanted.join(" or ")})${lastError ? `: ${lastError}` : ""}`,
+              details: { state, timeoutMs },
+            }),
+          ),
+        );
+      }, timeoutMs);
+      const onAbort = () => finish(() => reject(new AbortedError({ ...context, message: `Waiting for "${serviceName}" was aborted` })));
+      if (options.signal?.aborted) onAbort();
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Finds the route of a tool by its public name, or by its bare name when that is unique in the scope. */
+  private route(agentId: string | undefined, toolName: string): ToolRoute {
+    const state = this.scopes.get(scopeKeyOf(agentId));
+    const route = state?.routes.get(toolName);
+    if (route) return route;
+    const candidates = state?.byOriginalName.get(toolName);
+    if (candidates?.length === 1) return candidates[0]!;
+    const where = agentId === undefined ? "the store scope" : `agent "${agentId}"`;
+    throw new ToolNotFoundError({
+      message: candidates?.length
+        ? `Tool name "${toolName}" is ambiguous in ${where}: use one of ${candidates.map((candidate) => candidate.tool.name).join(", ")}`
+        : `No tool "${toolName}" in ${where}`,
+      toolName,
+      ...(agentId !== undefined ? { agentId } : {}),
+      ...(candidates?.length ? { details: { candidates: candidates.map((candidate) => candidate.tool.name) } } : {}),
+    });
+  }
+
+  /** The cached description of one tool. */
+  tool(agentId: string | undefined, toolName: string): ToolInfo {
+    return this.route(agentId, toolName).tool;
+  }
+
+  /** Validates the arguments and calls the tool on its service. */
+  async callTool(agentId: string | undefined, toolName: string, args: unknown, options: CallToolOptions = {}): Promise<ToolCallResult> {
+    this.assertOpen();
+    const route = this.route(agentId, toolName);
+    const input = assertArgumentsObject(route.tool.name, args);
+    (route.check ??= this.validator.compile(route.tool.name, route.tool.inputSchema as Record<string, unknown>))(input);
+    const { entry, tool } = route;
+    const events = this.options.events;
+    const observed = events.has("tool:call-start") || events.has("tool:call-end") || events.has("tool:call-error");
+    const callId = observed ? randomUUID() : "";
+    const started = observed ? performance.now() : 0;
+    const base = { ...entry.ref, callId, toolName: tool.name, originalName: tool.originalName };
+    if (observed) events.emit("tool:call-start", { ...base, arguments: input });
+    try {
+      await entry.connection.ready();
+      const result = await entry.connection.callTool(tool.originalName, input, options);
+      if (observed) events.emit("tool:call-end", { ...base, durationMs: performance.now() - started, isError: result.isError === true });
+      if (result.isError && options.throwOnError) {
+        const text = result.content
+          .filter((part) => part.type === "text")
+          .map((part) => part.text)
+          .join("\n");
+        throw new ToolExecutionError({
+          message: `Tool ${tool.name} returned an error: ${entry.connection.scrub(text || "no message")}`,
+          serviceName: entry.config.name,
+          toolName: tool.name,
+          ...(agentId !== undefined ? { agentId } : {}),
+          details: { result },
+        });
+      }
+      return result;
+    } catch (error) {
+      if (observed && !(ToolExecutionError.isInstance(error) && error.details?.result)) {
+        events.emit("tool:call-error", { ...base, durationMs: performance.now() - started, error: error as Error });
+      }
+      throw error;
+    }
+  }
+
+  /** Probes every service of the scope now. */
+  async check(agentId: string | undefined): Promise<CheckServicesResult> {
+    this.assertOpen();
+    const entries = [...(this.scopes.get(scopeKeyOf(agentId))?.services.values() ?? [])];
+    const services = await Promise.all(
+      entries.map(async (entry) => {
+        const probe = await entry.connection.probe();
+        return {
+          name: entry.config.name,
+          state: entry.connection.state,
+          healthy: probe.ok,
+          ...(probe.latencyMs !== undefined ? { latencyMs: Math.round(probe.latencyMs * 1000) / 1000 } : {}),
+          ...(probe.error !== undefined ? { error: probe.error } : {}),
+        };
+      }),
+    );
+    return { success: services.every((service) => service.healthy), services };
+  }
+
+  async readResource(agentId: string | undefined, uri: string, options: { service?: string; signal?: AbortSignal }): Promise<ReadResourceResult> {
+    this.assertOpen();
+    let serviceName = options.service;
+    if (serviceName === undefined) {
+      const owners = (await this.catalogue.listResources(scopeKeyOf(agentId))).filter((resource) => resource.uri === uri);
+      const names = [...new Set(owners.map((owner) => owner.serviceName))];
+      if (names.length !== 1) {
+        throw new ValidationError({
+          message: names.length
+            ? `Resource ${uri} is offered by several services (${names.join(", ")}): pass { service }`
+            : `No service lists resource ${uri}: pass { service } to read it from a template`,
+          details: { issues: [{ path: "service", message: names.length ? "ambiguous" : "required" }] },
+        });
+      }
+      serviceName = names[0]!;
+    }
+    const entry = this.entry(agentId, serviceName);
+    await entry.connection.ready();
+    return entry.connection.readResource(uri, options.signal);
+  }
+
+  async getPrompt(agentId: string | undefined, name: string, args: Record<string, string>, signal?: AbortSignal): Promise<GetPromptResult> {
+    this.assertOpen();
+    const prompts = await this.catalogue.listPrompts(scopeKeyOf(agentId));
+    const prompt = prompts.find((candidate) => candidate.name === name) ?? singleOrUndefined(prompts.filter((candidate) => candidate.originalName === name));
+    if (!prompt) {
+      throw new MCPStoreError("PROMPT_NOT_FOUND", { message: `No prompt "${name}" in ${agentId === undefined ? "the store scope" : `agent "${agentId}"`}` });
+    }
+    const entry = this.entry(agentId, prompt.serviceName);
+    await entry.connection.ready();
+    return entry.connection.getPrompt(prompt.originalName, args, signal);
+  }
+
+  /** The public, secret-free description of a service. */
+  private toInfo(entry: ServiceEntry): ServiceInfo {
+    const connection = entry.connection;
+    const info: ServiceInfo = {
+      name: entry.config.name,
+      state: connection.state,
+      transport: connection.transportKind,
+      config: redactServiceConfig(entry.config),
+      toolCount: entry.tools.length,
+      attempts: connection.attempts,
+      stateChangedAt: entry.stateChangedAt,
+      addedAt: entry.addedAt,
+      toolNameCollisions: entry.collisions,
+    };
+    if (entry.ref.agentId !== undefined) info.agentId = entry.ref.agentId;
+    if (connection.lastError !== undefined) info.lastError = connection.lastError;
+    if (connection.nextAttemptAt !== undefined) info.nextAttemptAt = new Date(connection.nextAttemptAt).toISOString();
+    if (connection.lastProbeAt !== undefined) info.lastProbeAt = new Date(connection.lastProbeAt).toISOString();
+    if (connection.lastProbeLatencyMs !== undefined) info.lastProbeLatencyMs = connection.lastProbeLatencyMs;
+    if (connection.serverInfo) info.serverInfo = connection.serverInfo;
+    if (connection.transportKind === "stdio") info.stderrTail = [...connection.stderrTail];
+    return info;
+  }
+
+  /** Closes every connection (and stdio process). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const entries = [...this.scopes.values()].flatMap((state) => [...state.services.values()]);
+    await Promise.all(entries.map((entry) => entry.connection.close()));
+  }
+}
+
+function singleOrUndefined<T>(items: T[]): T | undefined {
+  return items.length === 1 ? items[0] : undefined;
+}
+
+function toToolInfo(serviceName: string, name: string, tool: Tool): ToolInfo {
+  const info: ToolInfo = { name, originalName: tool.name, serviceName, inputSchema: tool.inputSchema };
+  if (tool.title !== undefined) info.title = tool.title;
+  if (tool.description !== undefined) info.description = tool.description;
+  if (tool.outputSchema !== undefined) info.outputSchema = tool.outputSchema;
+  if (tool.annotations !== undefined) info.annotations = tool.annotations;
+  return info;
+}
+
+function toResourceInfo(serviceName: string, resource: Resource): ResourceInfo {
+  const info: ResourceInfo = { uri: resource.uri, name: resource.name, serviceName };
+  if (resource.title !== undefined) info.title = resource.title;
+  if (resource.description !== undefined) info.description = resource.description;
+  if (resource.mimeType !== undefined) info.mimeType = resource.mimeType;
+  return info;
+}
+
+function toPromptInfo(serviceName: string, prompt: Prompt): PromptInfo {
+  const info: PromptInfo = { name: publicToolName(serviceName, prompt.name), originalName: prompt.name, serviceName };
+  if (prompt.description !== undefined) info.description = prompt.description;
+  if (prompt.arguments !== undefined) info.arguments = prompt.arguments.map((argument) => ({ ...argument }));
+  return info;
+}

@@ -1,0 +1,147 @@
+import type { CallToolResult, Progress, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { ServiceConfig } from "./service-config.js";
+
+/**
+ * Where a service is in its life:
+ * - `initializing`: added, connecting for the first time;
+ * - `healthy`: connected, catalogue loaded, probes answer;
+ * - `degraded`: connected, but the last probe or call failed;
+ * - `reconnecting`: the connection was lost; reconnecting with backoff (calls fail fast);
+ * - `unreachable`: reconnection gave up for now; retried on a long cycle and when a tool is called;
+ * - `disconnected`: stopped because a user asked (removed, or the store closed).
+ */
+export type ServiceState = "initializing" | "healthy" | "degraded" | "reconnecting" | "unreachable" | "disconnected";
+
+/** The transport a service uses. */
+export type TransportKind = "stdio" | "streamable-http" | "sse";
+
+/** A tool whose store-wide name was taken by another tool, so it got a distinct one. */
+export interface ToolNameCollision {
+  /** The tool's own name on its server. */
+  tool: string;
+  /** The name it would have had. */
+  wanted: string;
+  /** The name it got. */
+  name: string;
+}
+
+/** What the store knows about a service; read from the catalogue cache, never from the network. */
+export interface ServiceInfo {
+  /** The service's name in its scope. */
+  name: string;
+  /** The agent that owns the service, or `undefined` for store services. */
+  agentId?: string;
+  state: ServiceState;
+  /** `stdio`, or the remote transport in use (after the automatic choice, the one that worked). */
+  transport: TransportKind;
+  /** The config with secrets (header and env values, URL passwords) shown as `***`. */
+  config: ServiceConfig;
+  /** Number of tools in the catalogue. */
+  toolCount: number;
+  /** Why the service last failed, if it did. Never holds a secret. */
+  lastError?: string;
+  /** Consecutive failed connection attempts. */
+  attempts: number;
+  /** ISO time of the next connection attempt, when one is scheduled. */
+  nextAttemptAt?: string;
+  /** ISO time of the last health probe. */
+  lastProbeAt?: string;
+  /** Latency of the last successful probe, in milliseconds. */
+  lastProbeLatencyMs?: number;
+  /** ISO time of the last state change. */
+  stateChangedAt: string;
+  /** ISO time the service was added. */
+  addedAt: string;
+  /** Name and version the server announced. */
+  serverInfo?: { name: string; version: string };
+  /** Tools that could not get their natural name. */
+  toolNameCollisions: ToolNameCollision[];
+  /** Last lines the process wrote to stderr (stdio services). */
+  stderrTail?: string[];
+}
+
+/** A tool in the catalogue. */
+export interface ToolInfo {
+  /** Name to call it by in this scope: `{service}_{tool}`, sanitised to `^[A-Za-z0-9_-]{1,64}$`. */
+  name: string;
+  /** The tool's own name on its server. */
+  originalName: string;
+  /** The service it belongs to (local name in an agent scope). */
+  serviceName: string;
+  title?: string;
+  description?: string;
+  /** JSON Schema of the arguments, as the server sent it. */
+  inputSchema: Tool["inputSchema"];
+  /** JSON Schema of `structuredContent`, when the server declares one. */
+  outputSchema?: Tool["outputSchema"];
+  annotations?: Tool["annotations"];
+}
+
+/** A resource offered by a service. */
+export interface ResourceInfo {
+  uri: string;
+  name: string;
+  serviceName: string;
+  title?: string;
+  description?: string;
+  mimeType?: string;
+}
+
+/** A prompt offered by a service. */
+export interface PromptInfo {
+  /** Name to get it by in this scope: `{service}_{prompt}`. */
+  name: string;
+  originalName: string;
+  serviceName: string;
+  description?: string;
+  arguments?: Array<{ name: string; description?: string; required?: boolean }>;
+}
+
+/** Options of `callTool`. */
+export interface CallToolOptions {
+  /** Time limit of the call in milliseconds (reset by progress notifications). Default: the service's `timeout`, else 60 s. */
+  timeoutMs?: number;
+  /** Hard cap on the call's total time in milliseconds, whatever progress arrives. Default: 10 × `timeoutMs`. */
+  maxTotalTimeoutMs?: number;
+  /** Cancels the call; the server is sent `notifications/cancelled`. */
+  signal?: AbortSignal;
+  /** Receives the server's progress notifications (a progress token is sent only when this is given). */
+  onProgress?: (progress: Progress) => void;
+  /** Throw a `ToolExecutionError` when the tool answers with `isError: true`, instead of returning the result. */
+  throwOnError?: boolean;
+}
+
+/** The result of a tool call, as the server sent it. */
+export type ToolCallResult = CallToolResult;
+
+/** One service's line in {@link CheckServicesResult}. */
+export interface ServiceHealth {
+  name: string;
+  state: ServiceState;
+  healthy: boolean;
+  /** Round-trip time of the probe in milliseconds, when it answered. */
+  latencyMs?: number;
+  error?: string;
+}
+
+/** The result of `checkServices()`: `success` is true when every service answered. */
+export interface CheckServicesResult {
+  success: boolean;
+  services: ServiceHealth[];
+}
+
+/** Options of `waitService`. */
+export interface WaitServiceOptions {
+  /** The state (or any of the states) to wait for. Default `"healthy"`. */
+  state?: ServiceState | ServiceState[];
+  /** How long to wait, in milliseconds. Default 10,000. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** The per-service outcome of `batchAddServices`. */
+export type BatchAddResult = {
+  /** True when every service was added. */
+  success: boolean;
+  results: Array<{ name: string; success: true; service: ServiceInfo } | { name: string; success: false; error: { code: string; message: string; details?: Record<string, unknown> } }>;
+};
