@@ -59,7 +59,8 @@ export class Catalogue {
 
   async listServices(scope: ScopeKey): Promise<ServiceInfo[]> {
     const values = (await this.readAll("service", scope)) as ServiceInfo[];
-    return values.sort((a, b) => a.addedAt.localeCompare(b.addedAt) || a.name.localeCompare(b.name));
+    // Stable sort: services added in the same millisecond keep the order they were written in.
+    return values.sort((a, b) => a.addedAt.localeCompare(b.addedAt));
   }
 
   async listTools(scope: ScopeKey, serviceName?: string): Promise<ToolInfo[]> {

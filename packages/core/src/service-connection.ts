@@ -51,6 +51,23 @@ export interface ServiceConnectionOptions {
   onInfoChange(): void;
 }
 
+/** Headers whose values are protocol plumbing, not credentials: shown in messages as they are. */
+const PLAIN_HEADERS = new Set(["user-agent", "accept", "accept-language", "accept-encoding", "content-type", "cache-control", "connection", "keep-alive"]);
+const SENSITIVE_ENV_NAME = /KEY|TOKEN|SECRET|PASS|AUTH|CREDENTIAL|PRIVATE|SESSION|COOKIE|DSN|_URL$|^URL$/i;
+
+/**
+ * The values to hide in messages and stderr lines: every header value but plain protocol ones, env values whose name
+ * looks sensitive or that are long enough to be a key, and the token part of `Bearer xyz`-style values.
+ */
+function secretValues(config: ServiceConfig): string[] {
+  const values: string[] = [];
+  for (const [name, value] of Object.entries(config.headers ?? {})) if (!PLAIN_HEADERS.has(name.toLowerCase())) values.push(value);
+  for (const [name, value] of Object.entries(config.env ?? {})) if (SENSITIVE_ENV_NAME.test(name) || value.length >= 16) values.push(value);
+  return [...new Set(values.flatMap((value) => [value, ...value.split(/\s+/).filter((part) => part.length >= 8)]))]
+    .filter((value) => value.length >= 4)
+    .sort((a, b) => b.length - a.length);
+}
+
 const isSpawnFailure = (error: unknown) =>
   error instanceof Error && ["ENOENT", "EACCES", "ENOTDIR"].includes((error as NodeJS.ErrnoException).code ?? "");
 
@@ -80,10 +97,7 @@ export class ServiceConnection {
 
   constructor(private readonly options: ServiceConnectionOptions) {
     this.transportKind = transportCandidates(options.config)[0]!;
-    this.secrets = [...Object.values(options.config.headers ?? {}), ...Object.values(options.config.env ?? {})]
-      .flatMap((value) => [value, ...value.split(/\s+/)])
-      .filter((value) => value.length >= 4)
-      .sort((a, b) => b.length - a.length);
+    this.secrets = secretValues(options.config);
   }
 
   private get config(): ServiceConfig {

@@ -25,6 +25,19 @@ export function createTransport(config: ServiceConfig, kind: TransportKind): Tra
     });
   }
   const url = new URL(config.url!);
-  const requestInit: RequestInit = config.headers ? { headers: { ...config.headers } } : {};
+  const headers = requestHeaders(config.headers);
+  const requestInit: RequestInit = headers ? { headers } : {};
   return kind === "sse" ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
+}
+
+/**
+ * Hop-by-hop headers that fetch manages itself and rejects when given (`Keep-Alive: timeout=60` makes every request
+ * fail). Connections are kept alive and pooled anyway, so these are dropped.
+ */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "te", "trailer", "proxy-connection", "host", "content-length"]);
+
+/** The configured headers that can be sent, without hop-by-hop ones. */
+export function requestHeaders(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!headers) return undefined;
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
 }

@@ -1,10 +1,15 @@
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export { createFixtureServer, FIXTURE_PNG_BASE64, type FixtureServerOptions } from "./fixture-server.js";
 export { startHttpFixture, type HttpFixture, type HttpFixtureOptions } from "./http-fixture.js";
 
 /** Absolute path of the built fixture CLI (`node <path>` serves over stdio; `--http` over HTTP). */
-export const fixtureCliPath: string = fileURLToPath(new URL("./fixture-cli.js", import.meta.url));
+export const fixtureCliPath: string = (() => {
+  const here = fileURLToPath(import.meta.url);
+  // Loaded from source (this package's own tests), the runnable CLI is still the built one.
+  return here.endsWith(".ts") ? join(dirname(here), "../dist/fixture-cli.js") : join(dirname(here), "fixture-cli.js");
+})();
 
 /** A stdio service config that starts the fixture server with this Node binary. */
 export function stdioFixtureConfig(

@@ -1,0 +1,124 @@
+import { mkdtemp, realpath, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FIXTURE_PNG_BASE64, startHttpFixture, stdioFixtureConfig } from "@mcpstore/testing";
+import { afterEach, describe, expect, it } from "vitest";
+import type { MCPStore } from "../src/index.js";
+import { captureLogger, createTestStore } from "./helpers.js";
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function storeWith(options: Parameters<typeof createTestStore>[0] = {}): Promise<MCPStore> {
+  const store = await createTestStore(options);
+  cleanups.push(() => store.close());
+  return store;
+}
+
+const text = (result: { content: Array<{ type: string; text?: string }> }) => result.content.map((part) => part.text).join("");
+
+describe("stdio", () => {
+  it("passes env and working_dir to the process, and not the store's own environment", async () => {
+    const directory = await realpath(await mkdtemp(join(tmpdir(), "mcpstore-cwd-")));
+    cleanups.push(() => rm(directory, { recursive: true, force: true }));
+    process.env.MCPSTORE_TEST_STORE_SECRET = "store-only";
+    cleanups.push(async () => delete process.env.MCPSTORE_TEST_STORE_SECRET);
+    const context = (await storeWith()).forStore();
+    await context.addService(stdioFixtureConfig("local", { env: { GREETING: "ni hao" }, working_dir: directory }));
+    const info = await context.waitService("local");
+    expect(info.transport).toBe("stdio");
+    expect(info.serverInfo).toEqual({ name: "fixture", version: "1.0.0" });
+    expect(text(await context.callTool("local_env", { name: "GREETING" }))).toBe("ni hao");
+    expect(text(await context.callTool("local_env", { name: "MCPSTORE_TEST_STORE_SECRET" }))).toBe("");
+    expect(text(await context.callTool("local_cwd"))).toBe(directory);
+    expect(info.config.env).toEqual({ GREETING: "***" });
+  });
+});
+
+describe("Streamable HTTP and SSE", () => {
+  it("sends the configured headers over Streamable HTTP", async () => {
+    const http = await startHttpFixture({ transports: "streamable-http", requireHeaders: { authorization: "Bearer s3cret-token" } });
+    cleanups.push(() => http.close());
+    const context = (await storeWith()).forStore();
+    await context.addService({ name: "remote", url: http.url, transport: "streamable-http", headers: { Authorization: "Bearer s3cret-token" } });
+    const info = await context.waitService("remote");
+    expect(info.transport).toBe("streamable-http");
+    expect(info.config.headers).toEqual({ Authorization: "***" });
+    expect(JSON.stringify(await context.listServices())).not.toContain("s3cret-token");
+    expect((await context.callTool("remote_add", { a: 20, b: 22 })).structuredContent).toEqual({ sum: 42 });
+  });
+
+  it("sends the configured headers over SSE", async () => {
+    const http = await startHttpFixture({ transports: "sse", requireHeaders: { "x-api-key": "k-123456" } });
+    cleanups.push(() => http.close());
+    const context = (await storeWith()).forStore();
+    await context.addService({ name: "legacy", url: http.sseUrl, transport: "sse", headers: { "X-Api-Key": "k-123456" } });
+    expect((await context.waitService("legacy")).transport).toBe("sse");
+    expect(text(await context.callTool("legacy_echo", { text: "over sse" }))).toBe("over sse");
+  });
+
+  it("with no transport, uses Streamable HTTP when the server has it", async () => {
+    const http = await startHttpFixture({ transports: "both" });
+    cleanups.push(() => http.close());
+    const context = (await storeWith()).forStore();
+    await context.addService({ name: "auto", url: http.url });
+    expect((await context.waitService("auto")).transport).toBe("streamable-http");
+  });
+
+  it("with no transport, falls back to SSE and logs why", async () => {
+    const http = await startHttpFixture({ transports: "sse" });
+    cleanups.push(() => http.close());
+    const logger = captureLogger();
+    const context = (await storeWith({ logger })).forStore();
+    await context.addService({ name: "auto", url: http.sseUrl });
+    expect((await context.waitService("auto")).transport).toBe("sse");
+    const fallback = logger.entries.find((entry) => entry.message.includes("falling back to sse"));
+    expect(fallback?.fields).toMatchObject({ service: "auto", transport: "streamable-http", fallback: "sse" });
+    expect(String(fallback?.fields.reason)).toMatch(/\S/);
+    expect(text(await context.callTool("auto_echo", { text: "fallback" }))).toBe("fallback");
+  });
+
+  it("a rejected credential leaves the service failed with a reason that holds no secret", async () => {
+    const http = await startHttpFixture({ transports: "streamable-http", requireHeaders: { authorization: "Bearer right" } });
+    cleanups.push(() => http.close());
+    const context = (await storeWith({ monitoring: { enableReconnection: false } })).forStore();
+    await context.addService({ name: "denied", url: http.url, transport: "streamable-http", headers: { Authorization: "Bearer wrong-secret-value" } });
+    await expect(context.waitService("denied", { timeoutMs: 5000 })).rejects.toThrow(/unreachable/);
+    const info = await context.getService("denied");
+    expect(info.lastError).toMatch(/401|unauthorized/i);
+    expect(JSON.stringify(info)).not.toContain("wrong-secret-value");
+  });
+});
+
+describe("results", () => {
+  it("returns images, error results, and throws on error results when asked", async () => {
+    const context = (await storeWith()).forStore();
+    await context.addService(stdioFixtureConfig("fx"));
+    await context.waitService("fx");
+    expect((await context.callTool("fx_image")).content).toEqual([{ type: "image", data: FIXTURE_PNG_BASE64, mimeType: "image/png" }]);
+    const failed = await context.callTool("fx_fail", { message: "nope" });
+    expect(failed.isError).toBe(true);
+    expect(text(failed)).toBe("nope");
+    await expect(context.callTool("fx_fail", { message: "nope" }, { throwOnError: true })).rejects.toMatchObject({
+      code: "TOOL_EXECUTION_ERROR",
+      toolName: "fx_fail",
+      message: expect.stringContaining("nope"),
+    });
+  });
+
+  it("lists and reads resources, lists and gets prompts", async () => {
+    const context = (await storeWith()).forStore();
+    await context.addService(stdioFixtureConfig("fx"));
+    await context.waitService("fx");
+    expect(await context.listResources()).toEqual([
+      { uri: "fixture://readme", name: "readme", serviceName: "fx", description: "A short text resource.", mimeType: "text/plain" },
+    ]);
+    expect((await context.readResource("fixture://readme")).contents).toEqual([{ uri: "fixture://readme", mimeType: "text/plain", text: "fixture readme" }]);
+    const prompts = await context.listPrompts();
+    expect(prompts.map((prompt) => prompt.name)).toEqual(["fx_greet"]);
+    const prompt = await context.getPrompt("fx_greet", { name: "Ada" });
+    expect(prompt.messages[0]?.content).toEqual({ type: "text", text: "Hello, Ada!" });
+  });
+});
