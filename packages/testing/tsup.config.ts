@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/fixture-cli.ts"],
+  entry: ["src/index.ts", "src/fixture-cli.ts", "src/misbehaving-fixture.ts"],
   format: ["esm"],
   dts: true,
   sourcemap: true,

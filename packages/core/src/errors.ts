@@ -65,23 +65,30 @@ export class ValidationError extends MCPStoreError {
 
 /** A connection to a service could not be made or was lost. */
 export class ConnectionError extends MCPStoreError {
-  /** The code every `ConnectionError` carries. */
-  static readonly code = "CONNECTION_ERROR";
-  constructor(options: MCPStoreErrorOptions) {
-    super(ConnectionError.code, options, "ConnectionError");
+  /** The code every `ConnectionError` carries (a {@link ServiceUnavailableError} has its own). */
+  static readonly code: string = "CONNECTION_ERROR";
+  /** @param code, name For subclasses. */
+  constructor(options: MCPStoreErrorOptions, code = ConnectionError.code, name = "ConnectionError") {
+    super(code, options, name);
+    // A subclass is a connection error too, for `ConnectionError.isInstance` across two copies of the package.
+    if (name !== "ConnectionError") Object.defineProperty(this, Symbol.for(`${MARKER}.ConnectionError`), { value: true });
   }
-  /** True for a `ConnectionError`, including one from another copy of this package. */
+  /** True for a `ConnectionError` (or a `ServiceUnavailableError`), including one from another copy of this package. */
   static override isInstance(error: unknown): error is ConnectionError {
     return hasMarker(error, "mcpstore.error.ConnectionError");
   }
 }
 
-/** A service is known but cannot take calls now (connecting, reconnecting, unreachable, disconnected). */
-export class ServiceUnavailableError extends MCPStoreError {
+/**
+ * A service is known but cannot take calls now (connecting, reconnecting, unreachable, disconnected): calls fail fast
+ * with it instead of waiting. A {@link ConnectionError}, so that retrying on connection errors (as the seed's
+ * `retry_on_failure` does) retries these too.
+ */
+export class ServiceUnavailableError extends ConnectionError {
   /** The code every `ServiceUnavailableError` carries. */
-  static readonly code = "SERVICE_UNAVAILABLE";
+  static override readonly code: string = "SERVICE_UNAVAILABLE";
   constructor(options: MCPStoreErrorOptions) {
-    super(ServiceUnavailableError.code, options, "ServiceUnavailableError");
+    super(options, ServiceUnavailableError.code, "ServiceUnavailableError");
   }
   /** True for a `ServiceUnavailableError`, including one from another copy of this package. */
   static override isInstance(error: unknown): error is ServiceUnavailableError {
@@ -177,5 +184,62 @@ export class StoreClosedError extends MCPStoreError {
   /** True for a `StoreClosedError`, including one from another copy of this package. */
   static override isInstance(error: unknown): error is StoreClosedError {
     return hasMarker(error, "mcpstore.error.StoreClosedError");
+  }
+}
+
+/**
+ * The config file cannot be used: it does not parse (`details` has `line` and `column`), has a duplicate key, is not
+ * an object, or cannot be written (`details.path`). An unparseable file is never overwritten.
+ */
+export class ConfigFileError extends MCPStoreError {
+  /** The code every `ConfigFileError` carries. */
+  static readonly code = "CONFIG_FILE_ERROR";
+  constructor(options: MCPStoreErrorOptions) {
+    super(ConfigFileError.code, options, "ConfigFileError");
+  }
+  /** True for a `ConfigFileError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is ConfigFileError {
+    return hasMarker(error, "mcpstore.error.ConfigFileError");
+  }
+}
+
+/** Options of plugin errors: the plugin is always named. */
+export interface PluginErrorOptions extends MCPStoreErrorOptions {
+  /** The plugin's `name`. */
+  pluginName: string;
+}
+
+/** A plugin's `tool:call-start` hook vetoed the call. `pluginName` says which plugin; `reason` why. */
+export class PluginVetoError extends MCPStoreError {
+  /** The code every `PluginVetoError` carries. */
+  static readonly code = "PLUGIN_VETO";
+  /** The plugin that vetoed the call. */
+  readonly pluginName: string;
+  /** The reason the plugin gave. */
+  readonly reason: string;
+  constructor(options: PluginErrorOptions & { reason: string }) {
+    super(PluginVetoError.code, options, "PluginVetoError");
+    this.pluginName = options.pluginName;
+    this.reason = options.reason;
+  }
+  /** True for a `PluginVetoError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is PluginVetoError {
+    return hasMarker(error, "mcpstore.error.PluginVetoError");
+  }
+}
+
+/** A plugin failed where the store cannot go on without it: its `setup` threw, or its `tool:call-start` hook did. */
+export class PluginError extends MCPStoreError {
+  /** The code every `PluginError` carries. */
+  static readonly code = "PLUGIN_ERROR";
+  /** The plugin that failed. */
+  readonly pluginName: string;
+  constructor(options: PluginErrorOptions) {
+    super(PluginError.code, options, "PluginError");
+    this.pluginName = options.pluginName;
+  }
+  /** True for a `PluginError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is PluginError {
+    return hasMarker(error, "mcpstore.error.PluginError");
   }
 }

@@ -45,3 +45,30 @@ export type {
   TransportKind,
   WaitServiceOptions,
 } from "./types.js";
+export {
+  definePlugin,
+  type Awaitable,
+  type Plugin,
+  type PluginHook,
+  type PluginHooks,
+  type PluginOrder,
+  type PluginSetupContext,
+  type PluginTeardown,
+  type ToolCallStartDecision,
+  type ToolCallStartPayload,
+} from "./plugin.js";
+export { PluginError, PluginVetoError, type PluginErrorOptions } from "./errors.js";
+export { resolveLocalRefs, strictifySchema, type JsonSchema } from "./json-schema.js";
+export { selectTools, type ToolSelectionOptions } from "./select-tools.js";
+export { splitToolResult, type ToolResultParts } from "./split-tool-result.js";
+export {
+  executeOpenAIToolCall,
+  toOpenAITools,
+  type OpenAIFunctionTool,
+  type OpenAIToolCall,
+  type OpenAIToolMessage,
+  type ToOpenAIToolsOptions,
+} from "./openai-tools.js";
+export { ConfigFileError } from "./errors.js";
+export type { ConfigProblem } from "./config-format.js";
+export { configFilePath, inspectConfigFile, type ConfigFileInspection } from "./inspect-config-file.js";

@@ -1,9 +1,14 @@
 import type { CacheDriver } from "./cache-driver.js";
 import { Catalogue } from "./catalogue.js";
-import { ValidationError } from "./errors.js";
+import { ConfigFile } from "./config-file.js";
+import type { ConfigProblem } from "./config-format.js";
+import { exportConfig, readEnvFile, resolveConfigPath, validateConfig, type ValidatedConfig } from "./config-loader.js";
+import { StoreClosedError, ValidationError } from "./errors.js";
 import { assertAgentId } from "./identifiers.js";
 import { createConsoleLogger, type Logger } from "./logger.js";
 import { MemoryCacheDriver } from "./memory-cache-driver.js";
+import type { Plugin } from "./plugin.js";
+import { PluginHost } from "./plugin-host.js";
 import { resolveMonitoring, type MonitoringOptions } from "./monitoring.js";
 import { ServiceContext } from "./service-context.js";
 import { ServiceRegistry, type RegistryPersistence } from "./service-registry.js";
@@ -12,10 +17,13 @@ import { StoreEventBus, type StoreEventHandler, type StoreEventName } from "./st
 /** Options of {@link MCPStore.setupStore}. */
 export interface SetupStoreOptions {
   /**
-   * The `mcp.json` file. `false` keeps the store in memory only. The config file support lands in its own release;
-   * until then only `false` (the default) is accepted.
+   * The `mcp.json` file: this path, else `MCPSTORE_CONFIG`, else `~/.mcpstore/mcp.json` (created on first write).
+   * `false` keeps the store in memory only. Each file is its own data space. Claude Desktop, Cursor and VS Code files
+   * load as they are.
    */
   mcpConfigFile?: string | false;
+  /** A `.env` file whose variables fill `${VAR}` placeholders (the process environment wins over it). */
+  envFile?: string;
   /** How services are watched and reconnected; see {@link MonitoringOptions} and `monitoringPresets`. */
   monitoring?: MonitoringOptions;
   /** Where the catalogue is cached. Default: a {@link MemoryCacheDriver}. */
@@ -24,6 +32,11 @@ export interface SetupStoreOptions {
   logger?: Logger;
   /** Time limit of connecting to a service and loading its catalogue, in milliseconds. Default 30,000. */
   connectTimeoutMs?: number;
+  /**
+   * Plugins to add, in this order (see `definePlugin`); more can be added later with {@link MCPStore.use}. A plugin
+   * whose `setup` fails fails the setup (the store is closed again).
+   */
+  plugins?: Plugin[];
   /** @internal Where configs are persisted; the config file plugs in here. */
   persistence?: RegistryPersistence;
 }
@@ -36,6 +49,7 @@ export class MCPStore {
   private readonly agentContexts = new Map<string, ServiceContext>();
   private readonly storeContext: ServiceContext;
   private closing: Promise<void> | undefined;
+  private readonly plugins: PluginHost;
 
   private constructor(
     private readonly registry: ServiceRegistry,
@@ -45,16 +59,19 @@ export class MCPStore {
     readonly logger: Logger,
   ) {
     this.storeContext = new ServiceContext(registry, catalogue, undefined);
+    this.plugins = new PluginHost({ events, logger, store: this });
   }
 
   /** Creates a store. Validates the options; a bad one is a `ValidationError` naming it. */
   static async setupStore(options: SetupStoreOptions = {}): Promise<MCPStore> {
-    if (options.mcpConfigFile !== undefined && options.mcpConfigFile !== false) {
+    if (options.mcpConfigFile !== undefined && options.mcpConfigFile !== false && (typeof options.mcpConfigFile !== "string" || options.mcpConfigFile === "")) {
       throw new ValidationError({
-        message: "mcpConfigFile: config files are not supported by this version yet; pass mcpConfigFile: false (or leave it out)",
-        details: { issues: [{ path: "mcpConfigFile", message: "only false is supported" }] },
+        message: "mcpConfigFile must be a file path or false",
+        details: { issues: [{ path: "mcpConfigFile", message: "must be a non-empty string or false" }] },
       });
     }
+    const configPath = resolveConfigPath(options.mcpConfigFile);
+    const fileVariables = options.envFile !== undefined ? readEnvFile(options.envFile) : {};
     const connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     if (!Number.isFinite(connectTimeoutMs) || connectTimeoutMs <= 0) {
       throw new ValidationError({
@@ -63,6 +80,8 @@ export class MCPStore {
       });
     }
     const logger = options.logger ?? createConsoleLogger();
+    const configFile = configPath !== undefined ? new ConfigFile(configPath, logger) : undefined;
+    const parsed = await configFile?.read();
     const events = new StoreEventBus(logger);
     const catalogue = new Catalogue(options.cache ?? new MemoryCacheDriver());
     const registry = new ServiceRegistry({
@@ -71,9 +90,67 @@ export class MCPStore {
       logger,
       monitoring: resolveMonitoring(options.monitoring),
       connectTimeoutMs,
-      ...(options.persistence ? { persistence: options.persistence } : {}),
+      ...(options.persistence ? { persistence: options.persistence } : configFile ? { persistence: configFile } : {}),
+      variables: () => ({ ...fileVariables, ...process.env }),
     });
-    return new MCPStore(registry, catalogue, events, logger);
+    const store = new MCPStore(registry, catalogue, events, logger);
+    // Plugins first, so that they see the config file's services being added.
+    try {
+      for (const plugin of options.plugins ?? []) await store.use(plugin);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    if (configFile) {
+      store.configFile = configFile;
+      store.configDocument = parsed?.document;
+      await store.loadConfig(parsed ? validateConfig(parsed) : { services: [], problems: [], broken: [] }, true);
+      configFile.watch(
+        (next) => {
+          store.configDocument = next.document;
+          store.configError = undefined;
+          return store.loadConfig(validateConfig(next), false);
+        },
+        (error) => {
+          store.configError = error.message;
+          logger.error({ path: configFile.path, error: error.message }, "the config file was edited into an invalid state; ignored until fixed");
+        },
+      );
+    }
+    return store;
+  }
+
+  private configFile: ConfigFile | undefined;
+  private configDocument: Record<string, unknown> | undefined;
+  private configProblems: ConfigProblem[] = [];
+  private configError: string | undefined;
+
+  /** Registers the file's services (first load) or applies the file's new version as a diff. */
+  private async loadConfig(validated: ValidatedConfig, initial: boolean): Promise<void> {
+    this.configProblems = validated.problems;
+    for (const problem of validated.problems) {
+      this.logger.warn({ path: this.configFile?.path, service: problem.serviceName, agentId: problem.agentId }, problem.message);
+    }
+    if (!initial) {
+      await this.registry.sync(validated.services, validated.broken);
+      return;
+    }
+    for (const { agentId, config } of validated.services) {
+      await this.registry.add(agentId, [config], { persist: false });
+    }
+  }
+
+  /**
+   * The config file in use: its path (`undefined` in memory), the problems found in it (bad entries are skipped, the
+   * rest load), and why the latest edit was ignored, if it did not parse.
+   */
+  getConfigStatus(): { path: string | undefined; problems: ConfigProblem[]; error?: string } {
+    return { path: this.configFile?.path, problems: this.configProblems, ...(this.configError ? { error: this.configError } : {}) };
+  }
+
+  /** The effective config (file format), with secrets shown as their `${VAR}` placeholders or `***`. */
+  exportConfig(): Record<string, unknown> {
+    return exportConfig(this.registry.snapshot(), this.configDocument);
   }
 
   /** The store scope: the store's own services, and `listAgents()`. */
@@ -97,10 +174,22 @@ export class MCPStore {
     return this.events.on(name, handler);
   }
 
-  /** Stops every service (and process) and releases the cache. Safe to call twice. */
+  /**
+   * Adds a plugin: runs its `setup`, then attaches its hooks (`pre` plugins' run first, then the others in the order
+   * they were added, then `post` ones). Its teardown runs on {@link close}. A bad plugin is a `ValidationError`; a
+   * failing `setup`, a `PluginError`.
+   */
+  async use(plugin: Plugin): Promise<void> {
+    if (this.closing) throw new StoreClosedError({ message: "The store is closed" });
+    await this.plugins.use(plugin);
+  }
+
+  /** Stops every service (and process), runs the plugins' teardowns and releases the cache. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.configFile?.close();
       await this.registry.close();
+      await this.plugins.close();
       await this.catalogue.driver.close?.();
       this.events.clear();
     })();

@@ -23,6 +23,10 @@ export interface MonitoringOptions {
   unreachableRetrySeconds?: number;
   /** Seconds one health probe may take. Default 10. */
   probeTimeoutSeconds?: number;
+  /** Health probes the whole store runs at once; more wait their turn. Default 8. */
+  maxConcurrentProbes?: number;
+  /** Seconds a service must stay connected before its reconnection attempt count starts again from zero. Default 60. */
+  stableSeconds?: number;
 }
 
 /** {@link MonitoringOptions} with every default filled in. */
@@ -60,6 +64,8 @@ const monitoringSchema = z.strictObject({
   maxReconnectAttempts: z.number().int().min(1).max(1000).default(5),
   unreachableRetrySeconds: positive.default(300),
   probeTimeoutSeconds: positive.default(10),
+  maxConcurrentProbes: z.number().int().min(1).max(10_000).default(8),
+  stableSeconds: positive.default(60),
 });
 
 /** Validates monitoring options and fills in defaults; a bad value is a {@link ValidationError} naming the key. */

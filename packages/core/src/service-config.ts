@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ValidationError } from "./errors.js";
 import { SERVICE_NAME_PATTERN } from "./identifiers.js";
+import { hasPlaceholder, redactValue } from "./placeholders.js";
 
 /** Remote transports. With no `transport`, Streamable HTTP is tried first and SSE is the fallback. */
 export type RemoteTransport = "streamable-http" | "sse";
@@ -134,7 +135,11 @@ export function parseServiceConfig(raw: unknown, label?: string): ParsedService 
   if (!result.success) {
     return { ok: false, name: guessedName, error: invalid(guessedName, toIssues(result.error, `services.${guessedName}`)) };
   }
-  return { ok: true, name: result.data.name, config: result.data as ServiceConfig };
+  // zod puts known keys first; keep the order the user wrote, so that a rewritten file reads the same.
+  const ordered: Record<string, unknown> = {};
+  for (const key of Object.keys(input)) if (key in result.data) ordered[key] = (result.data as Record<string, unknown>)[key];
+  for (const [key, value] of Object.entries(result.data)) if (!(key in ordered)) ordered[key] = value;
+  return { ok: true, name: result.data.name, config: ordered as ServiceConfig };
 }
 
 function invalid(name: string, issues: ValidationIssue[]): ValidationError {
@@ -179,12 +184,15 @@ function labelOf(raw: unknown): string | undefined {
   return raw && typeof raw === "object" && typeof (raw as { name?: unknown }).name === "string" ? (raw as { name: string }).name : undefined;
 }
 
-/** A copy of a config that is safe to show: header and env values and URL passwords become `***`. */
+/**
+ * A copy of a config that is safe to show: header and env values and URL passwords become `***`, except `${VAR}`
+ * placeholders, which are shown as written.
+ */
 export function redactServiceConfig(config: ServiceConfig): ServiceConfig {
   const redacted: ServiceConfig = { ...config };
-  if (config.headers) redacted.headers = Object.fromEntries(Object.keys(config.headers).map((key) => [key, "***"]));
-  if (config.env) redacted.env = Object.fromEntries(Object.keys(config.env).map((key) => [key, "***"]));
-  if (config.url) redacted.url = redactUrl(config.url);
+  if (config.headers) redacted.headers = Object.fromEntries(Object.entries(config.headers).map(([key, value]) => [key, redactValue(value)]));
+  if (config.env) redacted.env = Object.fromEntries(Object.entries(config.env).map(([key, value]) => [key, redactValue(value)]));
+  if (config.url) redacted.url = hasPlaceholder(config.url) ? config.url : redactUrl(config.url);
   return redacted;
 }
 

@@ -1,6 +1,5 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   ErrorCode,
@@ -15,25 +14,47 @@ import {
   type Resource,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
+import { fullJitterBackoffMs, MAX_TIMER_DELAY_MS } from "./backoff.js";
 import { AbortedError, ConnectionError, MCPStoreError, ServiceUnavailableError, TimeoutError, ToolExecutionError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { ResolvedMonitoring } from "./monitoring.js";
+import { ProbeLimiter } from "./probe-limiter.js";
 import type { ServiceConfig } from "./service-config.js";
+import { StdioTransport } from "./stdio-transport.js";
 import type { ServiceRef } from "./store-events.js";
-import { createTransport, transportCandidates } from "./transports.js";
-import type { CallToolOptions, ServiceState, TransportKind } from "./types.js";
+import { createTransport, transportCandidates, type TransportHooks } from "./transports.js";
+import type { CallToolOptions, ServiceInfo, ServiceState, TransportKind } from "./types.js";
 
 const CLIENT_INFO = { name: "mcpstore", version: "0.1.0" };
 const DEFAULT_TIMEOUT_MS = 60_000;
-const RECONNECT_BASE_MS = 500;
-const STDERR_LINES = 20;
-const LIST_CHANGED_DEBOUNCE_MS = 50;
+/** Bound of the first reconnection delay; each further attempt doubles it, up to `reconnectionSeconds`. */
+export const RECONNECT_BASE_MS = 500;
+/** Lines of stderr kept per service. */
+export const STDERR_LINES = 20;
+/** Notifications of a changed list within this window cause one catalogue refresh. */
+export const LIST_CHANGED_DEBOUNCE_MS = 100;
+/** While degraded, probe at least this often, to find out soon whether the server is back or gone. */
+export const DEGRADED_PROBE_SECONDS = 5;
+/** Consecutive failed probes that make a degraded service reconnect. */
+const FAILURES_BEFORE_RECONNECT = 2;
+/** Stderr lines and dropped stdout lines update the cached service info at most this often. */
+const INFO_THROTTLE_MS = 200;
+/** How long closing an HTTP session may take before the client is dropped anyway. */
+const TERMINATE_SESSION_MS = 1000;
 
 /** Everything a service fetched from its server in one catalogue refresh. */
 export interface FetchedCatalogue {
   tools: Tool[];
   resources: Resource[];
   prompts: Prompt[];
+}
+
+/** The outcome of one health probe. */
+export interface ProbeOutcome {
+  ok: boolean;
+  /** Round-trip time in milliseconds, when it answered. */
+  latencyMs?: number;
+  error?: string;
 }
 
 /** What a {@link ServiceConnection} needs from the store. */
@@ -49,6 +70,10 @@ export interface ServiceConnectionOptions {
   onCatalogue(catalogue: FetchedCatalogue): Promise<void>;
   /** Something shown in the service info changed (probe time, stderr, ...). */
   onInfoChange(): void;
+  /** Bounds the probes running at once; shared by every service of a store. Default: one of this service's own. */
+  probeLimiter?: ProbeLimiter;
+  /** @internal Builds transports (tests pass in-memory ones). Default {@link createTransport}. */
+  createTransport?: (config: ServiceConfig, kind: TransportKind, hooks: TransportHooks) => Transport;
 }
 
 /** Headers whose values are protocol plumbing, not credentials: shown in messages as they are. */
@@ -71,37 +96,128 @@ function secretValues(config: ServiceConfig): string[] {
 const isSpawnFailure = (error: unknown) =>
   error instanceof Error && ["ENOENT", "EACCES", "ENOTDIR"].includes((error as NodeJS.ErrnoException).code ?? "");
 
+/** The HTTP status a transport error carries, if any (Streamable HTTP errors have `code`; SSE ones say `HTTP nnn`). */
+function httpStatusOf(error: unknown): number | undefined {
+  if (error instanceof StreamableHTTPError && typeof error.code === "number" && error.code >= 100) return error.code;
+  const match = error instanceof Error ? /\bHTTP (\d{3})\b/.exec(error.message) : null;
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The server answered, but the session this client had is gone (it restarted): re-initialising fixes it. */
+const isSessionGone = (error: unknown) => httpStatusOf(error) === 404;
+
+/** The server is alive but asks to slow down: not a health failure. */
+const isRateLimited = (error: unknown) => httpStatusOf(error) === 429;
+
 /**
- * One service's connection: connects (trying transports in order), loads the catalogue, keeps the state, probes,
- * reconnects with backoff, and calls tools. Owns its client and, for stdio, its process.
+ * The error says nothing answers at the other end (closed, refused, reset, session gone): reconnect at once rather
+ * than wait for a second failed probe.
+ */
+function isDeadConnection(error: unknown): boolean {
+  if (error instanceof McpError) return error.code === ErrorCode.ConnectionClosed;
+  if (isSessionGone(error)) return true;
+  if (!(error instanceof Error)) return false;
+  if (error.message === "Not connected" || error.message === "fetch failed") return true;
+  const code = (error as NodeJS.ErrnoException).code ?? ((error.cause as NodeJS.ErrnoException | undefined)?.code ?? "");
+  return ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "UND_ERR_SOCKET"].includes(code);
+}
+
+const clampDelay = (ms: number) => Math.min(Math.max(0, ms), MAX_TIMER_DELAY_MS);
+
+/**
+ * One service's connection and its lifecycle: connects (trying transports in order) and loads the catalogue; probes
+ * (`ping`, else `tools/list`) every `healthCheckSeconds`, counting real calls too; reconnects with full-jitter
+ * exponential backoff, turning `unreachable` after `maxReconnectAttempts` and retrying on a long cycle or when called;
+ * fails calls fast while there is no connection; refreshes the catalogue on `list_changed`, every `toolsUpdateHours`
+ * and after reconnecting; and owns its client and, for stdio, its process group.
  */
 export class ServiceConnection {
   state: ServiceState = "initializing";
+  /** Why the service last failed; kept after it recovers. Never holds a secret. */
   lastError: string | undefined;
+  /**
+   * Failed connection attempts and lost connections since the service was last stable (connected for
+   * `stableSeconds`); drives the backoff and, at `maxReconnectAttempts`, the `unreachable` state.
+   */
   attempts = 0;
+  /** When the next connection attempt is due (ms since epoch), while one is scheduled. */
   nextAttemptAt: number | undefined;
   lastProbeAt: number | undefined;
   lastProbeLatencyMs: number | undefined;
   transportKind: TransportKind;
   serverInfo: { name: string; version: string } | undefined;
+  /** The last {@link STDERR_LINES} lines of stderr (stdio), across restarts of the process. */
   readonly stderrTail: string[] = [];
+  /** Stdout lines (stdio) that were not MCP messages and were dropped, across restarts of the process. */
+  stdoutDroppedLines = 0;
 
   private client: Client | undefined;
+  /** The transport of {@link client}, or of the connection being made. */
+  private transport: Transport | undefined;
   private connecting: Promise<void> | undefined;
+  private recovering: Promise<void> | undefined;
+  /** The closing of the previous connection: a new process starts only once the old one is gone. */
+  private closingPrevious: Promise<void> | undefined;
+  /** Set when the config cannot be used (e.g. a missing variable): the service never connects. */
+  private blockedReason: string | undefined;
   private closed = false;
+  private everConnected = false;
+  private pingUnsupported = false;
+  /** Consecutive failed probes (and failed calls) of the current connection. */
+  private failures = 0;
+  private probeInFlight: Promise<ProbeOutcome> | undefined;
+  /** When a transport error last triggered a probe. */
+  private errorProbeAt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private listChangedTimer: NodeJS.Timeout | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
+  private infoTimer: NodeJS.Timeout | undefined;
   private readonly secrets: string[];
+  private readonly probeLimiter: ProbeLimiter;
 
   constructor(private readonly options: ServiceConnectionOptions) {
     this.transportKind = transportCandidates(options.config)[0]!;
     this.secrets = secretValues(options.config);
+    this.probeLimiter = options.probeLimiter ?? new ProbeLimiter(1);
   }
 
   private get config(): ServiceConfig {
     return this.options.config;
+  }
+
+  private get monitoring(): ResolvedMonitoring {
+    return this.options.monitoring;
+  }
+
+  /** The process id of a running stdio server (also its process group id). */
+  get pid(): number | undefined {
+    return this.transport instanceof StdioTransport ? this.transport.pid : undefined;
+  }
+
+  /** The lifecycle part of the service's {@link ServiceInfo}. */
+  lifecycleInfo(): Partial<ServiceInfo> {
+    const info: Partial<ServiceInfo> = {};
+    if (this.lastError !== undefined) info.lastError = this.lastError;
+    if (this.nextAttemptAt !== undefined) info.nextAttemptAt = new Date(this.nextAttemptAt).toISOString();
+    if (this.lastProbeAt !== undefined) info.lastProbeAt = new Date(this.lastProbeAt).toISOString();
+    if (this.lastProbeLatencyMs !== undefined) info.lastProbeLatencyMs = Math.round(this.lastProbeLatencyMs * 1000) / 1000;
+    if (this.serverInfo) info.serverInfo = this.serverInfo;
+    if (this.transportKind === "stdio") {
+      info.stderrTail = [...this.stderrTail];
+      info.stdoutDroppedLines = this.stdoutDroppedLines;
+      const pid = this.pid;
+      if (pid !== undefined) info.pid = pid;
+    }
+    return info;
+  }
+
+  /** Marks the service failed before it starts (its config cannot be used, e.g. a missing variable); never connects. */
+  failBeforeStart(reason: string): void {
+    this.blockedReason = reason;
+    this.attempts = 1;
+    this.setState("unreachable", reason, true);
   }
 
   /** Starts connecting in the background. */
@@ -116,8 +232,19 @@ export class ServiceConnection {
     return result;
   }
 
-  private setState(state: ServiceState, reason?: string): void {
-    if (reason !== undefined) this.lastError = reason;
+  /** A one-line, secret-free description of an error. */
+  describe(error: unknown): string {
+    if (error === undefined) return "unknown error";
+    let message = error instanceof Error ? error.message : String(error);
+    const status = httpStatusOf(error);
+    if (status !== undefined && !message.includes(String(status))) message = `HTTP ${status}: ${message}`;
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
+    return this.scrub(cause && !message.includes(cause) ? `${message} (${cause})` : message);
+  }
+
+  /** Changes the state (emitting the change with its reason); `failure` also records the reason as `lastError`. */
+  private setState(state: ServiceState, reason: string, failure = false): void {
+    if (failure) this.lastError = reason;
     if (this.state === state) {
       this.options.onInfoChange();
       return;
@@ -127,29 +254,78 @@ export class ServiceConnection {
     this.options.onStateChange(previous, state, reason);
   }
 
-  /** Connects (once at a time); resolves when connected or when this attempt has failed. */
+  // ---- connecting ------------------------------------------------------------------------------------------------
+
+  /** Connects (one attempt at a time, never two processes); resolves when connected or when this attempt failed. */
   connect(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.connecting ??= this.connectOnce().finally(() => {
-      this.connecting = undefined;
-    });
+    if (this.closed || this.blockedReason !== undefined) return Promise.resolve();
+    this.connecting ??= this.connectOnce()
+      .catch((error: unknown) => {
+        this.options.logger.error({ service: this.config.name, error: this.describe(error) }, "connecting failed unexpectedly");
+        this.onConnectFailure(error);
+      })
+      .finally(() => {
+        this.connecting = undefined;
+      });
     return this.connecting;
+  }
+
+  private buildTransport(kind: TransportKind): Transport {
+    const hooks: TransportHooks = {
+      onStderrLine: (line) => {
+        this.stderrTail.push(this.scrub(line.slice(0, 500)));
+        if (this.stderrTail.length > STDERR_LINES) this.stderrTail.shift();
+        this.infoChangedSoon();
+      },
+      onDroppedLine: (sample) => {
+        this.stdoutDroppedLines++;
+        this.infoChangedSoon();
+        if (this.stdoutDroppedLines === 1 || this.stdoutDroppedLines % 1000 === 0) {
+          this.options.logger.debug(
+            { service: this.config.name, agentId: this.options.ref.agentId, dropped: this.stdoutDroppedLines, sample: this.scrub(sample) },
+            "dropped stdout lines that are not MCP messages",
+          );
+        }
+      },
+    };
+    if (kind !== "stdio") hooks.onEventStreamEnd = () => this.probeSoon();
+    return (this.options.createTransport ?? createTransport)(this.config, kind, hooks);
+  }
+
+  /** Reports an info change within {@link INFO_THROTTLE_MS}, once for any number of changes (a stderr flood). */
+  private infoChangedSoon(): void {
+    if (this.infoTimer || this.closed) return;
+    this.infoTimer = setTimeout(() => {
+      this.infoTimer = undefined;
+      if (!this.closed) this.options.onInfoChange();
+    }, INFO_THROTTLE_MS);
+    this.infoTimer.unref();
   }
 
   private async connectOnce(): Promise<void> {
     clearTimeout(this.reconnectTimer);
     this.nextAttemptAt = undefined;
+    // A server holding a lock or a port must be gone before its successor starts.
+    await this.closingPrevious;
+    if (this.closed) return;
     const candidates = transportCandidates(this.config);
     let lastFailure: unknown;
     for (const [index, kind] of candidates.entries()) {
       const client = new Client(CLIENT_INFO, { capabilities: {} });
-      const transport = createTransport(this.config, kind);
-      if (kind === "stdio") this.captureStderr(transport as StdioClientTransport);
+      let transport: Transport;
+      try {
+        transport = this.buildTransport(kind);
+      } catch (error) {
+        lastFailure = error;
+        break;
+      }
+      this.transport = transport;
       try {
         await client.connect(transport, { timeout: this.options.connectTimeoutMs });
       } catch (error) {
         lastFailure = error;
-        await client.close().catch(() => undefined);
+        await this.closeClient(client);
+        if (this.closed) return;
         const next = candidates[index + 1];
         if (next) {
           this.options.logger.info(
@@ -160,37 +336,54 @@ export class ServiceConnection {
         continue;
       }
       if (this.closed) {
-        await this.closeClient(client, transport);
+        await this.closeClient(client);
         return;
       }
       this.transportKind = kind;
-      this.attach(client);
-      try {
-        await this.refreshCatalogue();
-      } catch (error) {
-        lastFailure = error;
-        await this.closeClient(client, transport);
-        break;
+      this.watch(client);
+      if (!this.everConnected || this.monitoring.updateToolsOnReconnection) {
+        try {
+          await this.fetchCatalogue(client);
+        } catch (error) {
+          lastFailure = error;
+          await this.closeClient(client);
+          if (this.closed) return;
+          break;
+        }
+        if (this.closed) {
+          await this.closeClient(client);
+          return;
+        }
       }
-      this.attempts = 0;
-      this.lastError = undefined;
-      this.setState("healthy");
-      this.schedulePeriodicWork();
+      const reconnected = this.everConnected;
+      this.everConnected = true;
+      this.client = client;
+      this.failures = 0;
+      this.setState("healthy", reconnected ? "reconnected" : "connected");
+      this.afterConnect();
       return;
     }
     this.onConnectFailure(lastFailure);
   }
 
-  private attach(client: Client): void {
-    this.client = client;
+  /** Subscribes to the client's closing, errors and list changes. */
+  private watch(client: Client): void {
     const serverVersion = client.getServerVersion();
     if (serverVersion) this.serverInfo = { name: serverVersion.name, version: serverVersion.version };
-    client.onclose = () => this.onConnectionLost(client);
-    client.onerror = (error) => this.options.logger.debug({ service: this.config.name, error: this.scrub(error.message) }, "transport error");
+    client.onclose = () => {
+      if (this.client !== client || this.closed) return;
+      const lastLine = this.stderrTail.at(-1);
+      this.loseConnection(`connection closed${lastLine ? ` (last stderr: ${lastLine})` : ""}`);
+    };
+    client.onerror = (error) => {
+      this.options.logger.debug({ service: this.config.name, error: this.describe(error) }, "transport error");
+      if (this.client === client) this.probeSoon();
+    };
     const refreshSoon = () => {
       clearTimeout(this.listChangedTimer);
       this.listChangedTimer = setTimeout(() => {
-        this.refreshCatalogue().catch((error: unknown) =>
+        if (this.client !== client) return;
+        this.fetchCatalogue(client).catch((error: unknown) =>
           this.options.logger.warn({ service: this.config.name, error: this.describe(error) }, "catalogue refresh failed"),
         );
       }, LIST_CHANGED_DEBOUNCE_MS);
@@ -201,82 +394,206 @@ export class ServiceConnection {
     client.setNotificationHandler(PromptListChangedNotificationSchema, async () => refreshSoon());
   }
 
-  private captureStderr(transport: StdioClientTransport): void {
-    let partial = "";
-    transport.stderr?.on("data", (chunk: Buffer) => {
-      const lines = (partial + chunk.toString("utf8")).split("\n");
-      partial = (lines.pop() ?? "").slice(-2000);
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        this.stderrTail.push(this.scrub(line.slice(0, 500)));
-        if (this.stderrTail.length > STDERR_LINES) this.stderrTail.shift();
-      }
-    });
+  /**
+   * A remote transport fails quietly (an event stream ended or broke, a request was refused) and leaves calls waiting
+   * for answers that will not come: probe now, at most once a second, to find out whether the server is still there.
+   */
+  private probeSoon(): void {
+    if (!this.client || this.transportKind === "stdio" || Date.now() - this.errorProbeAt < 1000) return;
+    this.errorProbeAt = Date.now();
+    this.scheduleProbe(0);
+  }
+
+  /** Starts the periodic work of a fresh connection: probes, catalogue refreshes, and the stable-period timer. */
+  private afterConnect(): void {
+    this.stopTimers();
+    this.scheduleProbe();
+    if (this.monitoring.enableToolsUpdate) this.scheduleRefresh();
+    if (this.attempts > 0) {
+      this.stableTimer = setTimeout(() => {
+        this.attempts = 0;
+        this.options.onInfoChange();
+      }, clampDelay(this.monitoring.stableSeconds * 1000));
+      this.stableTimer.unref();
+    }
+  }
+
+  private scheduleRefresh(): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      const client = this.client;
+      if (!client) return;
+      this.fetchCatalogue(client)
+        .catch((error: unknown) => this.options.logger.warn({ service: this.config.name, error: this.describe(error) }, "catalogue refresh failed"))
+        .finally(() => {
+          if (this.client === client) this.scheduleRefresh();
+        });
+    }, clampDelay(this.monitoring.toolsUpdateHours * 3_600_000));
+    this.refreshTimer.unref();
+  }
+
+  private stopTimers(): void {
+    clearTimeout(this.probeTimer);
+    clearTimeout(this.refreshTimer);
+    clearTimeout(this.listChangedTimer);
+    clearTimeout(this.stableTimer);
   }
 
   private onConnectFailure(error: unknown): void {
     if (this.closed) return;
-    const reason = this.describe(error);
+    const spawnFailure = isSpawnFailure(error);
+    // A server that dies while starting usually says why on stderr.
+    const lastLine = this.transportKind === "stdio" && !spawnFailure ? this.stderrTail.at(-1) : undefined;
+    this.afterFailure(`${this.describe(error)}${lastLine ? ` (last stderr: ${lastLine})` : ""}`, spawnFailure);
+  }
+
+  /** The connection is gone (closed under us, or dropped after failed probes): reconnect, or give up for now. */
+  private loseConnection(reason: string): void {
+    const client = this.client;
+    this.client = undefined;
+    this.stopTimers();
+    if (client) {
+      const closing = this.closeClient(client);
+      // Only a process can hold what its successor needs; a remote session is closed in the background.
+      if (this.transportKind === "stdio") this.closingPrevious = closing;
+    }
+    this.afterFailure(reason, false);
+  }
+
+  /** Counts a failed attempt or lost connection and schedules what comes next. */
+  private afterFailure(reason: string, permanent: boolean): void {
     this.attempts += 1;
-    if (isSpawnFailure(error) || !this.options.monitoring.enableReconnection) {
-      this.setState("unreachable", reason);
-      this.scheduleReconnect(this.options.monitoring.unreachableRetrySeconds * 1000);
+    const { enableReconnection, maxReconnectAttempts, unreachableRetrySeconds } = this.monitoring;
+    if (!enableReconnection) {
+      // No automatic retries: the service is retried only when one of its tools is called, or when restarted.
+      this.setState("unreachable", reason, true);
       return;
     }
-    if (this.attempts >= this.options.monitoring.maxReconnectAttempts) {
-      this.setState("unreachable", reason);
-      this.scheduleReconnect(this.options.monitoring.unreachableRetrySeconds * 1000);
+    if (permanent || this.attempts >= maxReconnectAttempts) {
+      this.setState("unreachable", reason, true);
+      this.scheduleReconnect(unreachableRetrySeconds * 1000);
       return;
     }
-    this.setState("reconnecting", reason);
-    const capMs = this.options.monitoring.reconnectionSeconds * 1000;
-    // Full jitter: a random delay up to the exponential bound, so that many services do not retry in step.
-    this.scheduleReconnect(Math.random() * Math.min(capMs, RECONNECT_BASE_MS * 2 ** (this.attempts - 1)));
+    this.setState("reconnecting", reason, true);
+    this.scheduleReconnect(fullJitterBackoffMs(this.attempts, { baseMs: RECONNECT_BASE_MS, capMs: this.monitoring.reconnectionSeconds * 1000 }));
   }
 
   private scheduleReconnect(delayMs: number): void {
     clearTimeout(this.reconnectTimer);
-    this.nextAttemptAt = Date.now() + delayMs;
-    this.reconnectTimer = setTimeout(() => void this.connect(), delayMs);
+    const delay = clampDelay(delayMs);
+    this.nextAttemptAt = Date.now() + delay;
+    this.reconnectTimer = setTimeout(() => void this.connect(), delay);
     this.reconnectTimer.unref();
     this.options.onInfoChange();
   }
 
-  private onConnectionLost(client: Client): void {
-    if (this.closed || this.client !== client) return;
-    this.client = undefined;
-    this.stopPeriodicWork();
-    const lastLine = this.stderrTail.at(-1);
-    const reason = `connection closed${lastLine ? ` (last stderr: ${lastLine})` : ""}`;
-    if (!this.options.monitoring.enableReconnection) {
-      this.setState("unreachable", reason);
+  /** Waits for a first connection that is under way, so that a call right after `add` or `restart` does not fail. */
+  async ready(): Promise<void> {
+    if (this.state === "initializing") await this.connect();
+  }
+
+  // ---- health ----------------------------------------------------------------------------------------------------
+
+  /** Schedules the next probe: every `healthCheckSeconds`, or sooner while degraded. */
+  private scheduleProbe(delayMs?: number): void {
+    clearTimeout(this.probeTimer);
+    if (!this.client || this.closed) return;
+    const seconds = this.state === "degraded" ? Math.min(this.monitoring.healthCheckSeconds, DEGRADED_PROBE_SECONDS) : this.monitoring.healthCheckSeconds;
+    this.probeTimer = setTimeout(() => void this.probe(), clampDelay(delayMs ?? seconds * 1000));
+    this.probeTimer.unref();
+  }
+
+  /**
+   * Probes the server now (`ping`, else `tools/list` for servers without ping), within `probeTimeoutSeconds` and the
+   * store's bound on probes at once. A failure degrades the service; a second one in a row, or one that shows the
+   * connection is dead, reconnects it.
+   */
+  probe(): Promise<ProbeOutcome> {
+    const client = this.client;
+    if (!client) return Promise.resolve({ ok: false, error: this.lastError ?? `service is ${this.state}` });
+    // One probe at a time per service: whoever asks meanwhile gets the outcome of the one under way.
+    this.probeInFlight ??= this.runProbe(client).finally(() => {
+      this.probeInFlight = undefined;
+      if (this.client === client) this.scheduleProbe();
+    });
+    return this.probeInFlight;
+  }
+
+  private async runProbe(client: Client): Promise<ProbeOutcome> {
+    clearTimeout(this.probeTimer);
+    try {
+      const latencyMs = await this.probeLimiter.run(() => this.probeOnce(client));
+      this.lastProbeAt = Date.now();
+      this.lastProbeLatencyMs = latencyMs;
+      if (this.client === client) this.recordSuccess("probe answered");
+      else this.options.onInfoChange();
+      return { ok: true, latencyMs };
+    } catch (error) {
+      this.lastProbeAt = Date.now();
+      if (isRateLimited(error)) {
+        if (this.client === client) this.recordSuccess("probe answered (rate limited)");
+        return { ok: true };
+      }
+      const reason = `probe failed: ${this.describe(error)}`;
+      if (isSessionGone(error)) {
+        // The server is there but restarted: a new session, at once and without backoff, is all it takes.
+        await this.recoverSession(client);
+        return { ok: false, error: reason };
+      }
+      this.recordFailure(client, reason, isDeadConnection(error));
+      return { ok: false, error: reason };
+    }
+  }
+
+  private async probeOnce(client: Client): Promise<number> {
+    const started = performance.now();
+    const timeout = this.monitoring.probeTimeoutSeconds * 1000;
+    if (!this.pingUnsupported) {
+      try {
+        await client.ping({ timeout });
+        return performance.now() - started;
+      } catch (error) {
+        if (!(error instanceof McpError && error.code === ErrorCode.MethodNotFound)) throw error;
+        this.pingUnsupported = true;
+      }
+    }
+    await client.listTools({}, { timeout });
+    return performance.now() - started;
+  }
+
+  /** The server answered (a probe or a call): a degraded service is healthy again. */
+  private recordSuccess(reason: string): void {
+    this.failures = 0;
+    if (this.state === "degraded") {
+      this.setState("healthy", reason);
+      this.scheduleProbe();
+    } else {
+      this.options.onInfoChange();
+    }
+  }
+
+  /** A probe or call failed on `client`: degrade, or reconnect when it is the second failure or the connection is dead. */
+  private recordFailure(client: Client, reason: string, dead: boolean): void {
+    if (this.client !== client || this.closed) return;
+    this.failures += 1;
+    if (dead || this.failures >= FAILURES_BEFORE_RECONNECT) {
+      this.loseConnection(reason);
       return;
     }
-    this.setState("reconnecting", reason);
-    this.scheduleReconnect(Math.random() * RECONNECT_BASE_MS);
+    this.setState("degraded", reason, true);
+    this.scheduleProbe();
   }
 
-  private schedulePeriodicWork(): void {
-    this.stopPeriodicWork();
-    const { healthCheckSeconds, enableToolsUpdate, toolsUpdateHours } = this.options.monitoring;
-    this.probeTimer = setInterval(() => void this.probe(), healthCheckSeconds * 1000);
-    this.probeTimer.unref();
-    if (enableToolsUpdate) {
-      this.refreshTimer = setInterval(() => void this.refreshCatalogue().catch(() => undefined), toolsUpdateHours * 3_600_000);
-      this.refreshTimer.unref();
-    }
-  }
-
-  private stopPeriodicWork(): void {
-    clearInterval(this.probeTimer);
-    clearInterval(this.refreshTimer);
-    clearTimeout(this.listChangedTimer);
-  }
+  // ---- catalogue -------------------------------------------------------------------------------------------------
 
   /** Fetches tools, resources and prompts and hands them to the store. */
   async refreshCatalogue(): Promise<void> {
     const client = this.client;
-    if (!client) throw new ServiceUnavailableError({ message: `Service "${this.config.name}" is not connected`, serviceName: this.config.name });
+    if (!client) throw this.unavailable();
+    await this.fetchCatalogue(client);
+  }
+
+  private async fetchCatalogue(client: Client): Promise<void> {
     const capabilities = client.getServerCapabilities() ?? {};
     const requestOptions = { timeout: this.options.connectTimeoutMs };
     const tools: Tool[] = [];
@@ -309,79 +626,113 @@ export class ServiceConnection {
     await this.options.onCatalogue({ tools, resources, prompts });
   }
 
-  /** Probes the server (`ping`, else `tools/list`); a failure degrades the service, a second one reconnects it. */
-  async probe(): Promise<{ ok: boolean; latencyMs?: number; error?: string }> {
-    const client = this.client;
-    if (!client) return { ok: false, error: this.lastError ?? `service is ${this.state}` };
-    const started = performance.now();
-    const timeout = this.options.monitoring.probeTimeoutSeconds * 1000;
-    try {
-      try {
-        await client.ping({ timeout });
-      } catch (error) {
-        if (!(error instanceof McpError && error.code === ErrorCode.MethodNotFound)) throw error;
-        await client.listTools({}, { timeout });
-      }
-      const latencyMs = performance.now() - started;
-      this.lastProbeAt = Date.now();
-      this.lastProbeLatencyMs = latencyMs;
-      if (this.state === "degraded") this.setState("healthy");
-      else this.options.onInfoChange();
-      return { ok: true, latencyMs };
-    } catch (error) {
-      const reason = this.describe(error);
-      this.lastProbeAt = Date.now();
-      if (this.client !== client) return { ok: false, error: reason };
-      if (this.state === "degraded") {
-        // Second failure in a row: drop the connection and reconnect.
-        this.client = undefined;
-        this.stopPeriodicWork();
-        this.setState("reconnecting", reason);
-        void client.close().catch(() => undefined);
-        this.scheduleReconnect(Math.random() * RECONNECT_BASE_MS);
-      } else {
-        this.setState("degraded", reason);
-      }
-      return { ok: false, error: reason };
-    }
-  }
+  // ---- calls -----------------------------------------------------------------------------------------------------
 
-  /** Waits for a first connection that is under way, so that a call right after `add` or `restart` does not fail. */
-  async ready(): Promise<void> {
-    if (this.state === "initializing") await this.connect();
-  }
-
-  private usableClient(toolName?: string): Client {
-    if (this.client && (this.state === "healthy" || this.state === "degraded")) return this.client;
-    if (this.state === "unreachable" && !this.closed) void this.connect();
-    throw new ServiceUnavailableError({
+  private unavailable(toolName?: string): ServiceUnavailableError {
+    return new ServiceUnavailableError({
       message: `Service "${this.config.name}" is ${this.state}${this.lastError ? `: ${this.lastError}` : ""}`,
       serviceName: this.config.name,
       ...(toolName ? { toolName } : {}),
       ...(this.options.ref.agentId ? { agentId: this.options.ref.agentId } : {}),
-      details: { state: this.state },
+      details: { state: this.state, ...(this.nextAttemptAt !== undefined ? { nextAttemptAt: new Date(this.nextAttemptAt).toISOString() } : {}) },
     });
+  }
+
+  /** The client to send a request on, or a fast {@link ServiceUnavailableError}. An unreachable service is retried now. */
+  private usableClient(toolName?: string): Client {
+    if (this.client && (this.state === "healthy" || this.state === "degraded")) return this.client;
+    if (this.state === "unreachable" && !this.closed && this.blockedReason === undefined) void this.connect();
+    throw this.unavailable(toolName);
   }
 
   /** Calls a tool by its name on the server. Arguments must already be validated. */
   async callTool(toolName: string, args: Record<string, unknown>, options: CallToolOptions = {}): Promise<CallToolResult> {
+    if (this.recovering) await this.recovering;
     const client = this.usableClient(toolName);
-    const timeout = options.timeoutMs ?? (this.config.timeout ? this.config.timeout * 1000 : DEFAULT_TIMEOUT_MS);
     try {
-      const result = (await client.callTool({ name: toolName, arguments: args }, undefined, {
-        timeout,
-        maxTotalTimeout: options.maxTotalTimeoutMs ?? timeout * 10,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onProgress ? { onprogress: options.onProgress, resetTimeoutOnProgress: true } : {}),
-      })) as CallToolResult;
-      if (this.state === "degraded") this.setState("healthy");
-      return result;
+      return await this.callOnce(client, toolName, args, options);
     } catch (error) {
-      throw this.toCallError(error, toolName, options.signal);
+      if (!isSessionGone(error) || options.signal?.aborted) throw this.toCallError(error, toolName, options.signal);
+      // The server restarted and forgot our session: initialise a new one, then send the call once more.
+      await this.recoverSession(client);
+      try {
+        return await this.callOnce(this.usableClient(toolName), toolName, args, options);
+      } catch (retryError) {
+        throw this.toCallError(retryError, toolName, options.signal);
+      }
     }
   }
 
+  private async callOnce(client: Client, toolName: string, args: Record<string, unknown>, options: CallToolOptions): Promise<CallToolResult> {
+    const timeout = Math.min(
+      options.timeoutMs ?? (this.config.timeout ? this.config.timeout * 1000 : DEFAULT_TIMEOUT_MS),
+      options.maxTotalTimeoutMs ?? Number.POSITIVE_INFINITY,
+    );
+    // The SDK checks its total limit only when progress arrives; a timer of our own makes it a hard wall-clock cap.
+    // Without onProgress the per-call timeout is never reset, so no cap timer is needed.
+    let capTimer: NodeJS.Timeout | undefined;
+    let signal = options.signal;
+    let onAbort: (() => void) | undefined;
+    if (options.onProgress) {
+      const capMs = options.maxTotalTimeoutMs ?? timeout * 10;
+      const controller = new AbortController();
+      onAbort = () => controller.abort(options.signal?.reason);
+      if (options.signal?.aborted) onAbort();
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      capTimer = setTimeout(
+        () => controller.abort(new McpError(ErrorCode.RequestTimeout, `Maximum total timeout exceeded (${capMs} ms)`, { maxTotalTimeout: capMs })),
+        capMs,
+      );
+      signal = controller.signal;
+    }
+    try {
+      const result = (await client.callTool({ name: toolName, arguments: args }, undefined, {
+        timeout,
+        ...(signal ? { signal } : {}),
+        ...(options.onProgress ? { onprogress: options.onProgress, resetTimeoutOnProgress: true } : {}),
+      })) as CallToolResult;
+      if (this.failures !== 0 || this.state === "degraded") this.recordSuccess("a call succeeded");
+      return result;
+    } catch (error) {
+      this.recordCallFailure(client, error, options.signal);
+      throw error;
+    } finally {
+      clearTimeout(capTimer);
+      if (onAbort) options.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Real calls count as probes: a timed-out call degrades the service; one that shows the connection dead drops it. */
+  private recordCallFailure(client: Client, error: unknown, signal: AbortSignal | undefined): void {
+    if (signal?.aborted || this.client !== client || isRateLimited(error) || isSessionGone(error)) return;
+    if (error instanceof McpError) {
+      if (error.code === ErrorCode.RequestTimeout && this.state === "healthy") {
+        this.setState("degraded", `a call timed out: ${this.describe(error)}`, true);
+        this.scheduleProbe();
+      }
+      // ConnectionClosed is handled by onclose; other codes are answers from a live server.
+      return;
+    }
+    this.recordFailure(client, `a call failed: ${this.describe(error)}`, isDeadConnection(error));
+  }
+
+  /** Replaces a client whose session the server no longer knows with a freshly initialised one (once at a time). */
+  private recoverSession(client: Client): Promise<void> {
+    this.recovering ??= (async () => {
+      if (this.client !== client) return;
+      this.client = undefined;
+      this.stopTimers();
+      void this.closeClient(client, false);
+      this.options.logger.info({ service: this.config.name, agentId: this.options.ref.agentId }, "session not found (404): initialising a new one");
+      await this.connect();
+    })().finally(() => {
+      this.recovering = undefined;
+    });
+    return this.recovering;
+  }
+
   private toCallError(error: unknown, toolName: string, signal: AbortSignal | undefined): MCPStoreError {
+    if (MCPStoreError.isInstance(error)) return error;
     const context = {
       serviceName: this.config.name,
       toolName,
@@ -391,32 +742,44 @@ export class ServiceConnection {
     const message = this.describe(error);
     if (signal?.aborted) return new AbortedError({ ...context, message: `Call to ${toolName} on "${this.config.name}" was aborted` });
     if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
-      if (this.state === "healthy") this.setState("degraded", message);
       return new TimeoutError({ ...context, message: `Call to ${toolName} on "${this.config.name}" timed out: ${message}` });
     }
     if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
-      return new ServiceUnavailableError({ ...context, message: `Service "${this.config.name}" closed the connection during ${toolName}` });
+      return new ServiceUnavailableError({
+        ...context,
+        message: `Service "${this.config.name}" closed the connection during ${toolName}`,
+        details: { state: this.state },
+      });
     }
     if (error instanceof McpError) {
       return new ToolExecutionError({ ...context, message: `Tool ${toolName} on "${this.config.name}" failed: ${message}`, details: { mcpCode: error.code } });
     }
-    return new ConnectionError({ ...context, message: `Call to ${toolName} on "${this.config.name}" failed: ${message}` });
+    const status = httpStatusOf(error);
+    return new ConnectionError({
+      ...context,
+      message: `Call to ${toolName} on "${this.config.name}" failed: ${message}`,
+      ...(status !== undefined ? { details: { httpStatus: status } } : {}),
+    });
   }
 
   async readResource(uri: string, signal?: AbortSignal): Promise<ReadResourceResult> {
+    if (this.recovering) await this.recovering;
     const client = this.usableClient();
     try {
       return await client.readResource({ uri }, signal ? { signal } : {});
     } catch (error) {
+      this.recordCallFailure(client, error, signal);
       throw this.toRequestError(error, `reading ${uri}`);
     }
   }
 
   async getPrompt(name: string, args: Record<string, string>, signal?: AbortSignal): Promise<GetPromptResult> {
+    if (this.recovering) await this.recovering;
     const client = this.usableClient();
     try {
       return await client.getPrompt({ name, arguments: args }, signal ? { signal } : {});
     } catch (error) {
+      this.recordCallFailure(client, error, signal);
       throw this.toRequestError(error, `getting prompt ${name}`);
     }
   }
@@ -427,31 +790,38 @@ export class ServiceConnection {
     return error instanceof McpError && error.code !== ErrorCode.ConnectionClosed ? new ToolExecutionError(context) : new ConnectionError(context);
   }
 
-  /** A one-line, secret-free description of an error. */
-  describe(error: unknown): string {
-    if (error === undefined) return "unknown error";
-    const message = error instanceof Error ? error.message : String(error);
-    return this.scrub(message);
-  }
+  // ---- closing ---------------------------------------------------------------------------------------------------
 
-  /** Stops timers, closes the connection and (stdio) the process. The service ends `disconnected`. */
+  /** Stops timers, closes the connection and (stdio) the process group. The service ends `disconnected`. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.reconnectTimer);
-    this.stopPeriodicWork();
+    clearTimeout(this.infoTimer);
+    this.stopTimers();
     this.nextAttemptAt = undefined;
     const client = this.client;
     this.client = undefined;
-    this.setState("disconnected");
+    // A connection under way (e.g. a server that never answers `initialize`) is cut short by closing its transport.
+    const pending = this.connecting ? this.transport : undefined;
+    this.setState("disconnected", "stopped");
+    await Promise.all([client ? this.closeClient(client) : undefined, pending?.close().catch(() => undefined)]);
     await this.connecting?.catch(() => undefined);
-    if (client) await this.closeClient(client, client.transport);
   }
 
-  private async closeClient(client: Client, transport: Transport | undefined): Promise<void> {
-    if (transport instanceof StreamableHTTPClientTransport) {
-      // Without this a client whose server vanished may keep the process alive after close().
-      await transport.terminateSession().catch(() => undefined);
+  private async closeClient(client: Client, terminateSession = true): Promise<void> {
+    const transport = client.transport;
+    if (terminateSession && transport instanceof StreamableHTTPClientTransport && transport.sessionId) {
+      // Without this a client whose server vanished may keep the process alive after close(); a server that does not
+      // answer must not hold the close up.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        transport.terminateSession().catch(() => undefined),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, TERMINATE_SESSION_MS);
+        }),
+      ]);
+      clearTimeout(timer);
     }
     await client.close().catch(() => undefined);
   }

@@ -14,10 +14,15 @@ import {
   ToolNotFoundError,
   ValidationError,
 } from "./errors.js";
+import type { RegistryChange } from "./config-file.js";
 import { disambiguatedToolName, publicToolName } from "./identifiers.js";
+import { expandPlaceholders } from "./placeholders.js";
 import type { Logger } from "./logger.js";
 import type { ResolvedMonitoring } from "./monitoring.js";
 import { ServiceConnection, type FetchedCatalogue } from "./service-connection.js";
+import { ProbeLimiter } from "./probe-limiter.js";
+import { MAX_TIMER_DELAY_MS } from "./backoff.js";
+import { pruneRemovedServices } from "./prune-removed-services.js";
 import { redactServiceConfig, type ServiceConfig } from "./service-config.js";
 import type { ServiceRef, StoreEventBus } from "./store-events.js";
 import type {
@@ -40,12 +45,19 @@ export interface RegistrySnapshot {
 }
 
 /**
- * Where the registry keeps its configs between runs (the `mcp.json` file, later Redis). `save` is called after every
- * change with the whole registry and must resolve only when the change is durable; when it rejects, the change is
- * rolled back and the caller gets the error.
+ * Where the registry keeps its configs between runs (the `mcp.json` file, later Redis). `apply` is called with each
+ * change and must resolve only when it is durable; when it rejects, the change is rolled back in memory and the
+ * caller gets the error. Changes are given one by one (not as a whole snapshot) so that a store sharing the file with
+ * other processes never writes away their changes.
  */
 export interface RegistryPersistence {
-  save(snapshot: RegistrySnapshot): Promise<void>;
+  apply(change: RegistryChange): Promise<void>;
+}
+
+/** Options of the registry's changing methods. */
+interface ChangeOptions {
+  /** False when the change comes from the persistence layer itself (an edit of the file), so it is not written back. */
+  persist?: boolean;
 }
 
 interface ServiceEntry {
@@ -57,6 +69,8 @@ interface ServiceEntry {
   connection: ServiceConnection;
   tools: ToolInfo[];
   collisions: ToolNameCollision[];
+  /** Why the config cannot be used as it is (e.g. a missing variable); the service then never connects. */
+  configError?: string;
 }
 
 interface ToolRoute {
@@ -82,6 +96,8 @@ export interface ServiceRegistryOptions {
   monitoring: ResolvedMonitoring;
   connectTimeoutMs: number;
   persistence?: RegistryPersistence;
+  /** Values for `${VAR}` placeholders, read each time a service starts. Default: `process.env`. */
+  variables?: () => Record<string, string | undefined>;
 }
 
 const nowIso = () => new Date().toISOString();
@@ -93,9 +109,21 @@ const nowIso = () => new Date().toISOString();
 export class ServiceRegistry {
   private readonly scopes = new Map<ScopeKey, ScopeState>();
   private readonly validator: ArgumentValidator;
+  /** Bounds the health probes of all services at once (`monitoring.maxConcurrentProbes`). */
+  private readonly probeLimiter: ProbeLimiter;
+  /** Runs {@link pruneRemoved} every `monitoring.cleanupHours`. */
+  private readonly cleanupTimer: NodeJS.Timeout;
   private closed = false;
 
   constructor(private readonly options: ServiceRegistryOptions) {
+    this.probeLimiter = new ProbeLimiter(options.monitoring.maxConcurrentProbes);
+    const cleanupMs = Math.min(options.monitoring.cleanupHours * 3_600_000, MAX_TIMER_DELAY_MS);
+    this.cleanupTimer = setInterval(() => {
+      this.pruneRemoved().catch((error: unknown) =>
+        options.logger.warn({ error: error instanceof Error ? error.message : String(error) }, "cleanup of removed services failed"),
+      );
+    }, cleanupMs);
+    this.cleanupTimer.unref();
     this.validator = new ArgumentValidator((toolName, message) =>
       options.logger.warn({ tool: toolName, error: message }, "tool input schema does not compile; only the object shape is checked"),
     );
@@ -143,13 +171,22 @@ export class ServiceRegistry {
     return snapshot;
   }
 
-  private async persist(rollback: () => void): Promise<void> {
-    if (!this.options.persistence) return;
+  /** Services whose change is being persisted: an edit of the file read meanwhile must not undo it. */
+  private readonly persisting = new Set<string>();
+
+  private async persist(change: RegistryChange, options: ChangeOptions, rollback: () => void): Promise<void> {
+    if (!this.options.persistence || options.persist === false) return;
+    const keys = (change.kind === "add" ? change.configs.map((config) => config.name) : [change.kind === "remove" ? change.name : change.config.name]).map(
+      (name) => `${scopeKeyOf(change.agentId)}/${name}`,
+    );
+    for (const key of keys) this.persisting.add(key);
     try {
-      await this.options.persistence.save(this.snapshot());
+      await this.options.persistence.apply(change);
     } catch (error) {
       rollback();
       throw error;
+    } finally {
+      for (const key of keys) this.persisting.delete(key);
     }
   }
 
@@ -175,7 +212,7 @@ export class ServiceRegistry {
   }
 
   /** Registers validated configs, persists them, and starts connecting in the background. */
-  async add(agentId: string | undefined, configs: ServiceConfig[]): Promise<ServiceInfo[]> {
+  async add(agentId: string | undefined, configs: ServiceConfig[], options: ChangeOptions = {}): Promise<ServiceInfo[]> {
     this.assertOpen();
     this.assertNamesFree(
       agentId,
@@ -184,7 +221,7 @@ export class ServiceRegistry {
     const state = this.scope(agentId);
     const entries = configs.map((config) => this.createEntry(state, config));
     for (const entry of entries) state.services.set(entry.config.name, entry);
-    await this.persist(() => {
+    await this.persist({ kind: "add", agentId, configs }, options, () => {
       for (const entry of entries) state.services.delete(entry.config.name);
     });
     for (const entry of entries) {
@@ -193,7 +230,7 @@ export class ServiceRegistry {
       // Empty lists now, so that the catalogue lists services' tools in the order the services were added.
       void this.catalogue.writeCatalogue(entry.scope, entry.config.name, { tools: [], resources: [], prompts: [] });
       this.options.events.emit("service:added", { ...entry.ref, service: info });
-      entry.connection.start();
+      this.start(entry);
     }
     return entries.map((entry) => this.toInfo(entry));
   }
@@ -215,13 +252,27 @@ export class ServiceRegistry {
     return entry;
   }
 
+  private start(entry: ServiceEntry): void {
+    if (entry.configError !== undefined) entry.connection.failBeforeStart(entry.configError);
+    else entry.connection.start();
+  }
+
+  /** A connection for the entry's config, with its `${VAR}` placeholders expanded (the entry keeps them). */
   private createConnection(entry: ServiceEntry): ServiceConnection {
+    let config = entry.config;
+    delete entry.configError;
+    try {
+      config = expandPlaceholders(entry.config, this.options.variables?.() ?? process.env, entry.ref.agentId);
+    } catch (error) {
+      entry.configError = (error as Error).message;
+    }
     const connection: ServiceConnection = new ServiceConnection({
-      config: entry.config,
+      config,
       ref: entry.ref,
       monitoring: this.options.monitoring,
       logger: this.options.logger,
       connectTimeoutMs: this.options.connectTimeoutMs,
+      probeLimiter: this.probeLimiter,
       onStateChange: (previous, state, reason) => {
         if (entry.connection !== connection) return;
         this.onStateChange(entry, previous, state, reason);
@@ -310,12 +361,12 @@ export class ServiceRegistry {
   }
 
   /** Removes a service: stops it, forgets it, persists, and clears its catalogue. */
-  async remove(agentId: string | undefined, serviceName: string): Promise<void> {
+  async remove(agentId: string | undefined, serviceName: string, options: ChangeOptions = {}): Promise<void> {
     this.assertOpen();
     const entry = this.entry(agentId, serviceName);
     const state = this.scope(agentId);
     state.services.delete(serviceName);
-    await this.persist(() => state.services.set(serviceName, entry));
+    await this.persist({ kind: "remove", agentId, name: serviceName }, options, () => state.services.set(serviceName, entry));
     this.rebuildRoutes(state);
     await entry.connection.close();
     await this.catalogue.removeService(entry.scope, serviceName);
@@ -323,7 +374,7 @@ export class ServiceRegistry {
   }
 
   /** Replaces a service's config (validated by the caller), persists it, and restarts the service with it. */
-  async replace(agentId: string | undefined, serviceName: string, config: ServiceConfig): Promise<ServiceInfo> {
+  async replace(agentId: string | undefined, serviceName: string, config: ServiceConfig, options: ChangeOptions = {}): Promise<ServiceInfo> {
     this.assertOpen();
     const entry = this.entry(agentId, serviceName);
     if (config.name !== serviceName) {
@@ -335,10 +386,41 @@ export class ServiceRegistry {
     }
     const previousConfig = entry.config;
     entry.config = config;
-    await this.persist(() => {
+    await this.persist({ kind: "replace", agentId, config }, options, () => {
       entry.config = previousConfig;
     });
     return this.restartEntry(entry, "config updated");
+  }
+
+  /**
+   * Brings the registry in line with configs read from the persistence layer (an edit of the file): services that
+   * appeared are added, those that disappeared are removed, and only those whose config changed restart. Services
+   * whose own change is being persisted, and names in `keep` (entries the file now has in a broken form), are left
+   * alone. Nothing is written back.
+   */
+  async sync(wanted: Array<{ agentId: string | undefined; config: ServiceConfig }>, keep: Array<{ agentId: string | undefined; name: string }>): Promise<void> {
+    if (this.closed) return;
+    const key = (agentId: string | undefined, name: string) => `${scopeKeyOf(agentId)}/${name}`;
+    const wantedByKey = new Map(wanted.map((item) => [key(item.agentId, item.config.name), item]));
+    const untouchable = new Set([...this.persisting, ...keep.map((item) => key(item.agentId, item.name))]);
+    const work: Array<Promise<unknown>> = [];
+    for (const state of this.scopes.values()) {
+      for (const [name, entry] of state.services) {
+        const id = key(state.agentId, name);
+        if (untouchable.has(id)) continue;
+        const next = wantedByKey.get(id);
+        if (!next) work.push(this.remove(state.agentId, name, { persist: false }));
+        else if (stableStringify(next.config) !== stableStringify(entry.config)) work.push(this.replace(state.agentId, name, next.config, { persist: false }));
+      }
+    }
+    for (const [id, item] of wantedByKey) {
+      if (untouchable.has(id) || this.scopes.get(scopeKeyOf(item.agentId))?.services.has(item.config.name)) continue;
+      work.push(this.add(item.agentId, [item.config], { persist: false }));
+    }
+    const results = await Promise.allSettled(work);
+    for (const result of results) {
+      if (result.status === "rejected") this.options.logger.error({ error: (result.reason as Error).message }, "applying an edit of the config file failed");
+    }
   }
 
   /** Stops a service and connects it again with the same config. */
@@ -353,7 +435,7 @@ export class ServiceRegistry {
     entry.connection = this.createConnection(entry);
     await old.close();
     this.onStateChange(entry, previous, "initializing", reason);
-    entry.connection.start();
+    this.start(entry);
     return this.toInfo(entry);
   }
 
@@ -373,6 +455,14 @@ export class ServiceRegistry {
       return this.toInfo(entry);
     };
     if (wanted.includes(entry.connection.state)) return reached();
+    if (entry.connection.state === "unreachable") {
+      throw new ConnectionError({
+        serviceName,
+        ...(agentId !== undefined ? { agentId } : {}),
+        message: `Service "${serviceName}" is unreachable: ${entry.connection.lastError ?? "unknown error"}`,
+        details: { state: "unreachable" },
+      });
+    }
     return new Promise<ServiceInfo>((resolve, reject) => {
       const context = { serviceName, ...(agentId !== undefined ? { agentId } : {}) };
       const finish = (outcome: () => void) => {
@@ -439,19 +529,23 @@ export class ServiceRegistry {
   async callTool(agentId: string | undefined, toolName: string, args: unknown, options: CallToolOptions = {}): Promise<ToolCallResult> {
     this.assertOpen();
     const route = this.route(agentId, toolName);
-    const input = assertArgumentsObject(route.tool.name, args);
-    (route.check ??= this.validator.compile(route.tool.name, route.tool.inputSchema as Record<string, unknown>))(input);
+    let input = assertArgumentsObject(route.tool.name, args);
+    const check = (route.check ??= this.validator.compile(route.tool.name, route.tool.inputSchema as Record<string, unknown>));
+    check(input);
     const { entry, tool } = route;
     const events = this.options.events;
-    const observed = events.has("tool:call-start") || events.has("tool:call-end") || events.has("tool:call-error");
+    const intercept = events.interceptCallStart;
+    const observed = intercept !== undefined || events.has("tool:call-start") || events.has("tool:call-end") || events.has("tool:call-error");
     const callId = observed ? randomUUID() : "";
     const started = observed ? performance.now() : 0;
     const base = { ...entry.ref, callId, toolName: tool.name, originalName: tool.originalName };
-    if (observed) events.emit("tool:call-start", { ...base, arguments: input });
     try {
+      // Plugins' tool:call-start hooks may rewrite (re-validated) or veto; observers then see what is sent.
+      if (intercept) input = await intercept({ ...base, arguments: input }, check);
+      if (observed) events.emit("tool:call-start", { ...base, arguments: input });
       await entry.connection.ready();
       const result = await entry.connection.callTool(tool.originalName, input, options);
-      if (observed) events.emit("tool:call-end", { ...base, durationMs: performance.now() - started, isError: result.isError === true });
+      if (observed) events.emit("tool:call-end", { ...base, arguments: input, durationMs: performance.now() - started, isError: result.isError === true });
       if (result.isError && options.throwOnError) {
         const text = result.content
           .filter((part) => part.type === "text")
@@ -468,7 +562,7 @@ export class ServiceRegistry {
       return result;
     } catch (error) {
       if (observed && !(ToolExecutionError.isInstance(error) && error.details?.result)) {
-        events.emit("tool:call-error", { ...base, durationMs: performance.now() - started, error: error as Error });
+        events.emit("tool:call-error", { ...base, arguments: input, durationMs: performance.now() - started, error: error as Error });
       }
       throw error;
     }
@@ -541,22 +635,44 @@ export class ServiceRegistry {
       toolNameCollisions: entry.collisions,
     };
     if (entry.ref.agentId !== undefined) info.agentId = entry.ref.agentId;
-    if (connection.lastError !== undefined) info.lastError = connection.lastError;
-    if (connection.nextAttemptAt !== undefined) info.nextAttemptAt = new Date(connection.nextAttemptAt).toISOString();
-    if (connection.lastProbeAt !== undefined) info.lastProbeAt = new Date(connection.lastProbeAt).toISOString();
-    if (connection.lastProbeLatencyMs !== undefined) info.lastProbeLatencyMs = connection.lastProbeLatencyMs;
-    if (connection.serverInfo) info.serverInfo = connection.serverInfo;
-    if (connection.transportKind === "stdio") info.stderrTail = [...connection.stderrTail];
+    Object.assign(info, connection.lifecycleInfo());
     return info;
   }
 
   /** Closes every connection (and stdio process). */
+  /**
+   * Prunes what the store keeps about removed services: agent scopes left without services, and cached records of
+   * services it does not have that ended `disconnected` more than `cleanupHours` ago (left in a shared cache by stores
+   * that closed). Runs every `cleanupHours`; resolves with the pruned services as `{scope}/{name}`.
+   */
+  async pruneRemoved(): Promise<string[]> {
+    if (this.closed) return [];
+    for (const [key, state] of this.scopes) if (state.agentId !== undefined && state.services.size === 0) this.scopes.delete(key);
+    const pruned = await pruneRemovedServices({
+      catalogue: this.catalogue,
+      isRegistered: (scope, serviceName) => this.scopes.get(scope)?.services.has(serviceName) === true,
+      olderThanMs: this.options.monitoring.cleanupHours * 3_600_000,
+    });
+    if (pruned.length > 0) this.options.logger.info({ services: pruned }, "pruned records of removed services");
+    return pruned;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.cleanupTimer);
     const entries = [...this.scopes.values()].flatMap((state) => [...state.services.values()]);
     await Promise.all(entries.map((entry) => entry.connection.close()));
   }
+}
+
+/** JSON with object keys sorted, to compare configs whatever their key order. */
+function stableStringify(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item && typeof item === "object" && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : item,
+  );
 }
 
 function singleOrUndefined<T>(items: T[]): T | undefined {

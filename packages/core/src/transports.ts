@@ -1,8 +1,9 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { ServiceConfig } from "./service-config.js";
+import { StdioTransport } from "./stdio-transport.js";
 import type { TransportKind } from "./types.js";
 
 /** The transport kinds to try for a config, in order: stdio, the one named, or Streamable HTTP then SSE. */
@@ -12,22 +13,37 @@ export function transportCandidates(config: ServiceConfig): TransportKind[] {
   return ["streamable-http", "sse"];
 }
 
-/** Builds an (unstarted) SDK transport of `kind` for `config`. */
-export function createTransport(config: ServiceConfig, kind: TransportKind): Transport {
+/** Callbacks a transport reports to, besides the SDK's `Transport` ones. */
+export interface TransportHooks {
+  /** A line the stdio process wrote to stderr. */
+  onStderrLine?: (line: string) => void;
+  /** A stdout line of the stdio process that was not an MCP message, and was dropped. */
+  onDroppedLine?: (sample: string) => void;
+  /**
+   * A remote server's standing event stream (the GET stream of Streamable HTTP, the SSE stream) ended or broke: a hint
+   * that the server went away, which the SDK may notice only much later.
+   */
+  onEventStreamEnd?: () => void;
+}
+
+/** Builds an (unstarted) transport of `kind` for `config`. */
+export function createTransport(config: ServiceConfig, kind: TransportKind, hooks: TransportHooks = {}): Transport {
   if (kind === "stdio") {
-    return new StdioClientTransport({
+    return new StdioTransport({
       command: config.command!,
       args: config.args ?? [],
-      // The SDK adds a minimal default environment (PATH, HOME, ...), never the store's own secrets.
+      // A minimal default environment (PATH, HOME, ...) plus the service's own, never the store's secrets.
       ...(config.env ? { env: config.env } : {}),
       ...(config.working_dir ? { cwd: config.working_dir } : {}),
-      stderr: "pipe",
+      ...(hooks.onStderrLine ? { onStderrLine: hooks.onStderrLine } : {}),
+      ...(hooks.onDroppedLine ? { onDroppedLine: hooks.onDroppedLine } : {}),
     });
   }
   const url = new URL(config.url!);
   const headers = requestHeaders(config.headers);
   const requestInit: RequestInit = headers ? { headers } : {};
-  return kind === "sse" ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
+  const fetch = hooks.onEventStreamEnd ? watchEventStreams(retryAfterFetch(), hooks.onEventStreamEnd) : retryAfterFetch();
+  return kind === "sse" ? new SSEClientTransport(url, { requestInit, fetch }) : new StreamableHTTPClientTransport(url, { requestInit, fetch });
 }
 
 /**
@@ -40,4 +56,89 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "up
 export function requestHeaders(headers: Record<string, string> | undefined): Record<string, string> | undefined {
   if (!headers) return undefined;
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
+}
+
+/** Options of {@link retryAfterFetch}. */
+export interface RetryAfterOptions {
+  /** The fetch to wrap. Default: the global `fetch`. */
+  fetch?: FetchLike;
+  /** Longest `Retry-After` honoured, in milliseconds; a longer one is returned as the 429 it is. Default 30,000. */
+  maxWaitMs?: number;
+  /** Retries of one request. Default 3. */
+  maxRetries?: number;
+}
+
+/** Milliseconds a `Retry-After` value (seconds, or an HTTP date) asks to wait; `undefined` when it is absent or bad. */
+export function parseRetryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * A fetch that honours `429 Too Many Requests`: it waits as long as `Retry-After` says (when it says, and within
+ * `maxWaitMs`) and sends the request again. Request bodies of MCP clients are strings, so they can be sent twice.
+ */
+export function retryAfterFetch(options: RetryAfterOptions = {}): FetchLike {
+  const maxWaitMs = options.maxWaitMs ?? 30_000;
+  const maxRetries = options.maxRetries ?? 3;
+  return async (url, init) => {
+    const base = options.fetch ?? fetch;
+    for (let retry = 0; ; retry++) {
+      const response = await base(url, init);
+      if (response.status !== 429 || retry >= maxRetries) return response;
+      const waitMs = parseRetryAfterMs(response.headers.get("retry-after"));
+      if (waitMs === undefined || waitMs > maxWaitMs) return response;
+      await response.body?.cancel().catch(() => undefined);
+      await new Promise<void>((resolve, reject) => {
+        const signal = init?.signal;
+        if (signal?.aborted) return reject(signal.reason);
+        const timer = setTimeout(() => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        }, waitMs);
+        const onAbort = () => {
+          clearTimeout(timer);
+          reject(signal?.reason);
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+    }
+  };
+}
+
+/**
+ * A fetch that reports when the body of a `GET` event stream ends or breaks. When a server shuts down, the SDK notices
+ * its closed standing stream only when it tries to reopen it, and calls in flight wait meanwhile.
+ */
+export function watchEventStreams(base: FetchLike, onEnd: () => void): FetchLike {
+  return async (url, init) => {
+    const response = await base(url, init);
+    const method = init?.method?.toUpperCase() ?? "GET";
+    if (method !== "GET" || !response.ok || !response.body || !response.headers.get("content-type")?.includes("text/event-stream")) return response;
+    const reader = response.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            controller.close();
+            onEnd();
+          } else {
+            controller.enqueue(value);
+          }
+        } catch (error) {
+          controller.error(error);
+          onEnd();
+        }
+      },
+      cancel(reason) {
+        // Cancelled by the reader (the client closing): not a sign of anything.
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
 }

@@ -40,7 +40,10 @@ export interface ServiceInfo {
   toolCount: number;
   /** Why the service last failed, if it did. Never holds a secret. */
   lastError?: string;
-  /** Consecutive failed connection attempts. */
+  /**
+   * Failed connection attempts and lost connections since the service was last stable (connected for
+   * `monitoring.stableSeconds`). Drives the reconnection backoff; at `maxReconnectAttempts` the service is `unreachable`.
+   */
   attempts: number;
   /** ISO time of the next connection attempt, when one is scheduled. */
   nextAttemptAt?: string;
@@ -56,8 +59,12 @@ export interface ServiceInfo {
   serverInfo?: { name: string; version: string };
   /** Tools that could not get their natural name. */
   toolNameCollisions: ToolNameCollision[];
-  /** Last lines the process wrote to stderr (stdio services). */
+  /** Last lines the process wrote to stderr (stdio services), secrets shown as `***`. */
   stderrTail?: string[];
+  /** Stdout lines that were not MCP messages and were dropped (stdio services), since the service was added. */
+  stdoutDroppedLines?: number;
+  /** Process id of the running server, also its process group id (stdio services, while running). */
+  pid?: number;
 }
 
 /** A tool in the catalogue. */

@@ -214,11 +214,11 @@ describe("a command that does not exist", () => {
 
 describe("bad store options", () => {
   it("rejects bad monitoring values, naming the key", async () => {
-    await expect(MCPStore.setupStore({ monitoring: { healthCheckSeconds: -5 } })).rejects.toThrow(/monitoring\.healthCheckSeconds/);
-    await expect(MCPStore.setupStore({ monitoring: { nonsense: 1 } as never })).rejects.toThrow(ValidationError);
+    await expect(MCPStore.setupStore({ mcpConfigFile: false, monitoring: { healthCheckSeconds: -5 } })).rejects.toThrow(/monitoring\.healthCheckSeconds/);
+    await expect(MCPStore.setupStore({ mcpConfigFile: false, monitoring: { nonsense: 1 } as never })).rejects.toThrow(ValidationError);
   });
 
   it("rejects a bad connect timeout", async () => {
-    await expect(MCPStore.setupStore({ connectTimeoutMs: 0 })).rejects.toThrow(/connectTimeoutMs/);
+    await expect(MCPStore.setupStore({ mcpConfigFile: false, connectTimeoutMs: 0 })).rejects.toThrow(/connectTimeoutMs/);
   });
 });

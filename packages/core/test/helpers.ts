@@ -9,5 +9,5 @@ export function captureLogger(): Logger & { entries: Array<{ level: string; mess
 
 /** A store with a quiet, capturing logger; closed by the caller. */
 export function createTestStore(options: SetupStoreOptions = {}) {
-  return MCPStore.setupStore({ logger: captureLogger(), ...options });
+  return MCPStore.setupStore({ mcpConfigFile: false, logger: captureLogger(), ...options });
 }

@@ -17,12 +17,13 @@
  *   test, as the seed's 安全 example does with `os.getenv`.
  */
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { startHttpFixture, stdioFixtureConfig, type HttpFixture, type HttpFixtureOptions } from "@mcpstore/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import {
   MCPStore,
   MCPStoreError,
@@ -52,7 +53,7 @@ afterEach(async () => {
 });
 
 async function setupStore(options: SetupStoreOptions = {}): Promise<MCPStore> {
-  const store = await MCPStore.setupStore({ logger: quietLogger, ...options });
+  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: quietLogger, ...options });
   cleanups.push(() => store.close());
   return store;
 }
@@ -148,11 +149,15 @@ describe("seed 架构设计 · 1. 上下文选择策略: Store 模式 vs Agent �
 
 describe("seed 架构设计 · 1. 数据空间隔离 (data-space isolation)", () => {
   it("different projects: two stores share nothing", async () => {
-    // Seed: setup_store(mcp_config_file="projects/project_a/mcp.json") and ".../project_b/mcp.json". Config files are
-    // not supported yet, so each project is its own in-memory store (mcpConfigFile: false).
+    // Seed: setup_store(mcp_config_file="projects/project_a/mcp.json") and ".../project_b/mcp.json", here under a
+    // temporary directory.
     const [serverA, serverB] = await Promise.all([httpFixture({ name: "project-a" }), httpFixture({ name: "project-b" })]);
-    const projectAStore = await setupStore({ mcpConfigFile: false });
-    const projectBStore = await setupStore({ mcpConfigFile: false });
+    const root = await mkdtemp(join(tmpdir(), "mcpstore-projects-"));
+    onTestFinished(() => rm(root, { recursive: true, force: true }));
+    const fileA = join(root, "projects/project_a/mcp.json");
+    const fileB = join(root, "projects/project_b/mcp.json");
+    const projectAStore = await setupStore({ mcpConfigFile: fileA });
+    const projectBStore = await setupStore({ mcpConfigFile: fileB });
 
     await projectAStore.forStore().addService({ name: "project-tools", url: serverA.url });
     await projectAStore.forAgent("agent_a").addService({ name: "agent-tools", url: serverA.url });
@@ -172,6 +177,15 @@ describe("seed 架构设计 · 1. 数据空间隔离 (data-space isolation)", ()
     const b = await projectBStore.forStore().waitService("project-tools", WAIT);
     expect(b.serverInfo?.name).toBe("project-b");
     expect((await projectAStore.forStore().getService("project-tools")).serverInfo?.name).toBe("project-a");
+
+    // Each project's file holds only its own services.
+    const documentA = JSON.parse(await readFile(fileA, "utf8"));
+    const documentB = JSON.parse(await readFile(fileB, "utf8"));
+    expect(Object.keys(documentA.mcpServers)).toEqual(["project-tools"]);
+    expect(Object.keys(documentA.agents)).toEqual(["agent_a"]);
+    expect(documentA.mcpServers["project-tools"].url).toBe(serverA.url);
+    expect(documentB.mcpServers["project-tools"].url).toBe(serverB.url);
+    expect(documentB.agents).toBeUndefined();
 
     // Closing A leaves B working.
     await projectAStore.close();
@@ -232,7 +246,7 @@ describe("seed 架构设计 · 3. 监控配置最佳实践 (monitoring)", () => 
   });
 
   it("a bad monitoring value is a ValidationError naming the key", async () => {
-    await expect(MCPStore.setupStore({ logger: quietLogger, monitoring: { healthCheckSeconds: -1 } })).rejects.toSatisfy(
+    await expect(MCPStore.setupStore({ mcpConfigFile: false, logger: quietLogger, monitoring: { healthCheckSeconds: -1 } })).rejects.toSatisfy(
       (error: unknown) => ValidationError.isInstance(error) && error.message.includes("monitoring.healthCheckSeconds"),
     );
   });
@@ -463,7 +477,7 @@ describe("seed 性能优化 · 2. 异步操作 (asyncio.gather → Promise.all)"
   let store: MCPStore;
   let context: ServiceContext;
   beforeAll(async () => {
-    store = await MCPStore.setupStore({ logger: quietLogger });
+    store = await MCPStore.setupStore({ mcpConfigFile: false, logger: quietLogger });
     context = store.forStore();
     await context.addService(stdioFixtureConfig("weather"));
     await context.waitService("weather", WAIT);

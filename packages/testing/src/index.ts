@@ -1,5 +1,6 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { MisbehavingMode } from "./misbehaving-modes.js";
 
 export { createFixtureServer, FIXTURE_PNG_BASE64, type FixtureServerOptions } from "./fixture-server.js";
 export { startHttpFixture, type HttpFixture, type HttpFixtureOptions } from "./http-fixture.js";
@@ -27,3 +28,46 @@ export function stdioFixtureConfig(
     ...(options.working_dir ? { working_dir: options.working_dir } : {}),
   };
 }
+
+export { MISBEHAVING_MODES, type MisbehavingMode } from "./misbehaving-modes.js";
+export { childProcessesOf, listProcesses, processesMatching, type ProcessEntry } from "./process-table.js";
+export { startFaultProxy, type FaultProxy, type FaultProxyOptions } from "./http-fault-proxy.js";
+
+/** Absolute path of the built misbehaving fixture CLI (`node <path> --mode <mode>`). */
+export const misbehavingFixturePath: string = join(dirname(fixtureCliPath), "misbehaving-fixture.js");
+
+/** Options of {@link misbehavingFixtureConfig}. */
+export interface MisbehavingFixtureOptions {
+  /** How the server misbehaves. Default `"normal"`. */
+  mode?: MisbehavingMode;
+  /** For `wrapper`: the mode of the real server it forks. Default `"normal"`. */
+  innerMode?: MisbehavingMode;
+  /** Server name, also on the command line: a marker to find the processes by (see {@link processesMatching}). */
+  marker?: string;
+  /** For `flap`: milliseconds each run lasts. Default 500. */
+  upMs?: number;
+  /** For `goes-silent`: milliseconds before it stops answering. Default 300. */
+  silentAfterMs?: number;
+  /** For `garbage-stdout` and `write_stdout_garbage`: bytes of the huge line. Default 1,000,000. */
+  hugeLineBytes?: number;
+  /** For `stderr-flood`: bytes written to stderr before serving. Default 1 MiB. */
+  floodBytes?: number;
+  /** Keep running after stdin closes. */
+  linger?: boolean;
+}
+
+/** A stdio service config that starts the misbehaving fixture with this Node binary. */
+export function misbehavingFixtureConfig(name: string, options: MisbehavingFixtureOptions = {}): { name: string; command: string; args: string[] } {
+  const args = [misbehavingFixturePath, "--mode", options.mode ?? "normal"];
+  if (options.innerMode) args.push("--inner-mode", options.innerMode);
+  if (options.marker) args.push("--name", options.marker);
+  if (options.upMs !== undefined) args.push("--up-ms", String(options.upMs));
+  if (options.silentAfterMs !== undefined) args.push("--silent-after-ms", String(options.silentAfterMs));
+  if (options.hugeLineBytes !== undefined) args.push("--huge-line-bytes", String(options.hugeLineBytes));
+  if (options.floodBytes !== undefined) args.push("--flood-bytes", String(options.floodBytes));
+  if (options.linger) args.push("--linger");
+  return { name, command: process.execPath, args };
+}
+export { findStrictSchemaProblems } from "./strict-schema-problems.js";
+export { AWKWARD_SCHEMA_TOOLS, startAwkwardSchemaFixture, type AwkwardSchemaFixture } from "./awkward-schema-fixture.js";
+export { MINIMAL_SHELL_SERVER_SCRIPT, minimalShellServerConfig } from "./minimal-shell-server.js";

@@ -1,0 +1,136 @@
+import { randomBytes } from "node:crypto";
+import { MCPStore, type Plugin } from "@mcpstore/core";
+import { createApp, isReadableByOthers, loadApiTokens, serve, type MetricsSource } from "@mcpstore/server";
+import { type Command, InvalidArgumentError } from "commander";
+import { commandLogger, waitForServices, type GlobalOptions } from "../open-store.js";
+import { Output } from "../output.js";
+
+interface RunApiOptions extends GlobalOptions {
+  host: string;
+  port: number;
+  tokensFile?: string;
+  allowedHosts?: string;
+  allowedOrigins?: string;
+  stdio: boolean;
+  metrics?: boolean;
+  maxBodyBytes: number;
+}
+
+const integer = (min: number, max: number) => (value: string) => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+  return parsed;
+};
+const splitList = (value: string | undefined) => (value ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
+const isWildcard = (host: string) => host === "0.0.0.0" || host === "::" || host === "";
+
+/** What `Host` values to accept: the operator's list, else loopback only, else (on all interfaces) any. */
+function allowedHostsFor(host: string, given: string | undefined, warn: (message: string) => void): readonly string[] | "any" | undefined {
+  const list = splitList(given ?? process.env.MCPSTORE_ALLOWED_HOSTS);
+  if (list.includes("*")) return "any";
+  if (list.length > 0) return isLoopback(host) || isWildcard(host) ? list : [...list, host];
+  if (isLoopback(host)) return undefined;
+  if (isWildcard(host)) {
+    warn("listening on every interface with no --allowed-hosts: any Host header is accepted (tokens still apply); set --allowed-hosts to the names clients use");
+    return "any";
+  }
+  return [host.includes(":") ? `[${host}]` : host];
+}
+
+/** `mcpstore run api`: the REST API over the config file's store, until SIGINT or SIGTERM. */
+export function registerRunCommand(program: Command): void {
+  const run = program.command("run").description("Run a long-lived server");
+  run
+    .command("api")
+    .description("Serve the REST API over the config file's services")
+    .option("--host <host>", "address to bind; 0.0.0.0 opens the API to the network", "127.0.0.1")
+    .option("-p, --port <port>", "port to listen on (0 picks a free one)", integer(0, 65535), 18200)
+    .option("--tokens-file <path>", "JSON file of tokens: { admin: [...], agents: { id: [...] } } (default MCPSTORE_TOKENS_FILE)")
+    .option("--allowed-hosts <hosts>", "Host header values to accept besides localhost, comma-separated, or * (default MCPSTORE_ALLOWED_HOSTS)")
+    .option("--allowed-origins <origins>", "browser origins allowed to call the API, comma-separated (default MCPSTORE_ALLOWED_ORIGINS)")
+    .option("--no-stdio", "refuse to add or change local (stdio) services through the API")
+    .option("--metrics", "serve Prometheus metrics at /metrics (admin tokens)")
+    .option("--max-body-bytes <bytes>", "largest request body", integer(1, 1024 * 1024 * 1024), 1024 * 1024)
+    .addHelpText(
+      "after",
+      "\nTokens: MCPSTORE_ADMIN_TOKEN (admin, comma-separated), MCPSTORE_AGENT_TOKENS (agentId=token,...), or --tokens-file.\n" +
+        "Without an admin token, one is generated for the run and printed. GET /health needs no token.",
+    )
+    .action(async (_options: unknown, command: Command) => {
+      const options: RunApiOptions = command.optsWithGlobals();
+      const logger = commandLogger("info");
+      const tokens = loadApiTokens(options.tokensFile !== undefined ? { file: options.tokensFile } : {});
+      const tokensFile = options.tokensFile ?? process.env.MCPSTORE_TOKENS_FILE;
+      if (tokensFile && isReadableByOthers(tokensFile)) logger.warn({ path: tokensFile }, "the tokens file can be read by other users: chmod 600 it");
+      const generatedToken = tokens.admin.length === 0 ? randomBytes(24).toString("base64url") : undefined;
+      if (generatedToken) tokens.admin.push(generatedToken);
+      if (tokens.admin.some((token) => token.length < 16)) logger.warn({}, "an admin token is shorter than 16 characters: use a long random one");
+
+      const plugins: Plugin[] = [];
+      let metrics: MetricsSource | undefined;
+      if (options.metrics) {
+        const { prometheusPlugin } = await import("@mcpstore/plugin-prometheus");
+        const plugin = prometheusPlugin();
+        plugins.push(plugin);
+        metrics = plugin;
+      }
+      const allowedHosts = allowedHostsFor(options.host, options.allowedHosts, (message) => logger.warn({ host: options.host }, message));
+      const allowedOrigins = splitList(options.allowedOrigins ?? process.env.MCPSTORE_ALLOWED_ORIGINS);
+
+      const store = await MCPStore.setupStore({ ...(options.config !== undefined ? { mcpConfigFile: options.config } : {}), logger, plugins });
+      let server;
+      try {
+        const app = createApp(store, {
+          tokens,
+          allowStdioServices: options.stdio,
+          ...(allowedHosts !== undefined ? { allowedHosts } : {}),
+          allowedOrigins,
+          maxBodyBytes: options.maxBodyBytes,
+          ...(metrics ? { metrics } : {}),
+          logger,
+        });
+        server = await serve(app, { host: options.host, port: options.port });
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+
+      // Listening already (health checks answer); the banner waits until the services are up, so that its example works.
+      const output = new Output(false);
+      const agents = await store.forStore().listAgents();
+      await waitForServices([store.forStore(), ...agents.map((agent) => store.forAgent(agent.agentId))], output, 15_000);
+      const { path, problems } = store.getConfigStatus();
+      const serviceCount = (await store.forStore().listServices()).length;
+      const agentCount = agents.length;
+      const local = `http://${isLoopback(options.host) || isWildcard(options.host) ? "127.0.0.1" : options.host.includes(":") ? `[${options.host}]` : options.host}:${server.port}`;
+      const token = generatedToken ?? "$MCPSTORE_ADMIN_TOKEN";
+      process.stdout.write(
+        [
+          `MCPStore API listening on ${server.url}`,
+          `  config   ${path ?? "(memory)"}: ${serviceCount} store service${serviceCount === 1 ? "" : "s"}, ${agentCount} agent${agentCount === 1 ? "" : "s"}${problems.length > 0 ? `, ${problems.length} problem(s) (see the log)` : ""}`,
+          `  docs     ${local}/docs   health ${local}/health${metrics ? `   metrics ${local}/metrics` : ""}`,
+          generatedToken
+            ? `  token    ${generatedToken}   (generated for this run; set MCPSTORE_ADMIN_TOKEN to choose one)`
+            : `  tokens   ${tokens.admin.length} admin, ${Object.keys(tokens.agents).length} agent(s)`,
+          `  try      curl -H "Authorization: Bearer ${token}" ${local}/for_store/list_tools`,
+          "",
+        ].join("\n"),
+      );
+
+      const running = server;
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          logger.info({ signal }, "stopping");
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+          void running
+            .close()
+            .then(() => store.close())
+            .finally(resolve);
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+    });
+}

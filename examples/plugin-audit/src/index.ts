@@ -1,0 +1,1 @@
+export { auditPlugin, type AuditEntry, type AuditPlugin, type AuditPluginOptions } from "./audit-plugin.js";

@@ -1,0 +1,59 @@
+import { ValidationError } from "./errors.js";
+import type { ServiceConfig } from "./service-config.js";
+
+const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** True when a string holds a `${VAR}` or `${VAR:-default}` placeholder. */
+export function hasPlaceholder(value: string): boolean {
+  PLACEHOLDER.lastIndex = 0;
+  return PLACEHOLDER.test(value);
+}
+
+/** The fields whose strings are expanded: everything that reaches the process or the request. */
+const EXPANDED_FIELDS = ["command", "args", "env", "working_dir", "url", "headers"] as const;
+
+/**
+ * Expands `${VAR}` and `${VAR:-default}` in the strings of a service's `command`, `args`, `env`, `working_dir`, `url`
+ * and `headers`, from `variables`. A variable that is unset (and has no default) is a {@link ValidationError} naming
+ * it and the service. The config the store keeps, shows and writes back is the unexpanded one.
+ */
+export function expandPlaceholders(config: ServiceConfig, variables: Record<string, string | undefined>, agentId?: string): ServiceConfig {
+  const missing = new Set<string>();
+  const expand = (value: string) =>
+    value.replace(PLACEHOLDER, (_match, name: string, fallback: string | undefined) => {
+      const found = variables[name];
+      if (found !== undefined && found !== "") return found;
+      if (fallback !== undefined) return fallback;
+      if (found === undefined) missing.add(name);
+      return "";
+    });
+  const expanded: ServiceConfig = { ...config };
+  for (const field of EXPANDED_FIELDS) {
+    const value = config[field];
+    if (typeof value === "string") (expanded as Record<string, unknown>)[field] = expand(value);
+    else if (Array.isArray(value)) (expanded as Record<string, unknown>)[field] = value.map(expand);
+    else if (value && typeof value === "object") {
+      (expanded as Record<string, unknown>)[field] = Object.fromEntries(Object.entries(value).map(([key, item]) => [key, expand(item)]));
+    }
+  }
+  if (missing.size > 0) {
+    const names = [...missing];
+    throw new ValidationError({
+      message: `Service "${config.name}" needs the environment variable${names.length > 1 ? "s" : ""} ${names.join(", ")}, which ${names.length > 1 ? "are" : "is"} not set`,
+      serviceName: config.name,
+      ...(agentId !== undefined ? { agentId } : {}),
+      details: { missingVariables: names },
+    });
+  }
+  return expanded;
+}
+
+/**
+ * How a header or env value is shown: as written when it is only placeholders with at most a scheme word around them
+ * (`Bearer ${TOKEN}`), else `***`.
+ */
+export function redactValue(value: string): string {
+  if (!hasPlaceholder(value)) return "***";
+  const rest = value.replace(PLACEHOLDER, "");
+  return /^[A-Za-z-]*\s*$/.test(rest) ? value : "***";
+}

@@ -1,0 +1,1 @@
+export { loggerPlugin, type LoggerPlugin, type LoggerPluginOptions } from "./logger-plugin.js";

@@ -1,0 +1,1 @@
+export { prometheusPlugin, type PrometheusPlugin, type PrometheusPluginOptions } from "./prometheus-plugin.js";

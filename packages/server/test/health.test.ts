@@ -1,0 +1,60 @@
+import { MCPStore, MemoryCacheDriver, type JsonValue } from "@mcpstore/core";
+import { startHttpFixture } from "@mcpstore/testing";
+import { describe, expect, it } from "vitest";
+import { createApp, serve } from "../src/index.js";
+import { DetailedHealthResponse, HealthResponse } from "../src/schemas.js";
+import { ADMIN_TOKEN, TOKENS, send, silentLogger } from "./helpers.js";
+
+describe("health endpoints when something is wrong", () => {
+  it("/health/detailed is a 503 with the failing service when one does not answer", async () => {
+    const remote = await startHttpFixture();
+    const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: silentLogger, monitoring: { maxReconnectAttempts: 1 } });
+    try {
+      await using server = await serve(createApp(store, { tokens: TOKENS, logger: silentLogger }), { port: 0 });
+      await store.forStore().addService({ name: "remote", url: remote.url });
+      await store.forStore().waitService("remote");
+      expect((await send(server.url, "/health/detailed", { token: ADMIN_TOKEN })).status).toBe(200);
+
+      await remote.close();
+      const response = await send(server.url, "/health/detailed", { token: ADMIN_TOKEN });
+      expect(response.status).toBe(503);
+      const body = DetailedHealthResponse.parse(response.json);
+      expect(body.status).toBe("unhealthy");
+      expect(body.details?.success).toBe(false);
+      expect(body.details?.services).toEqual([expect.objectContaining({ name: "remote", healthy: false })]);
+      // The liveness probe still answers: the store itself is fine.
+      expect((await send(server.url, "/health")).status).toBe(200);
+    } finally {
+      await store.close();
+      await remote.close();
+    }
+  });
+
+  it("/health is a 503 when the store cannot read its catalogue", async () => {
+    let failing = false;
+    class FlakyCache extends MemoryCacheDriver {
+      override async keys(prefix: string): Promise<string[]> {
+        if (failing) throw new Error("cache is down (with an internal detail)");
+        return super.keys(prefix);
+      }
+      override async getMany<T extends JsonValue>(keys: readonly string[]): Promise<Array<T | undefined>> {
+        if (failing) throw new Error("cache is down (with an internal detail)");
+        return super.getMany<T>(keys);
+      }
+    }
+    const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: silentLogger, cache: new FlakyCache() });
+    try {
+      await using server = await serve(createApp(store, { tokens: TOKENS, logger: silentLogger }), { port: 0 });
+      expect((await send(server.url, "/health")).status).toBe(200);
+      failing = true;
+      const response = await send(server.url, "/health");
+      expect(response.status).toBe(503);
+      const body = HealthResponse.parse(response.json);
+      expect(body).toMatchObject({ status: "unhealthy", error: { code: "INTERNAL_ERROR", message: "Internal server error" } });
+      expect(response.text).not.toContain("internal detail");
+    } finally {
+      failing = false;
+      await store.close();
+    }
+  });
+});

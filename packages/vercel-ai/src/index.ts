@@ -1,0 +1,1 @@
+export { toAiSdkTools, type ToAiSdkToolsOptions } from "./to-ai-sdk-tools.js";
