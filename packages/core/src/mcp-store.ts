@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import type { CacheDriver } from "./cache-driver.js";
 import { Catalogue } from "./catalogue.js";
 import { ConfigFile } from "./config-file.js";
@@ -92,6 +93,7 @@ export class MCPStore {
       connectTimeoutMs,
       ...(options.persistence ? { persistence: options.persistence } : configFile ? { persistence: configFile } : {}),
       variables: () => ({ ...fileVariables, ...process.env }),
+      ...(configPath !== undefined ? { baseDirectory: dirname(configPath) } : {}),
     });
     const store = new MCPStore(registry, catalogue, events, logger);
     // Plugins first, so that they see the config file's services being added.

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { isAbsolute, resolve } from "node:path";
 import type { GetPromptResult, Prompt, ReadResourceResult, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { ArgumentValidator, assertArgumentsObject, type ArgumentCheck } from "./argument-validator.js";
 import { Catalogue, scopeKeyOf, type ScopeKey } from "./catalogue.js";
@@ -96,6 +97,8 @@ export interface ServiceRegistryOptions {
   monitoring: ResolvedMonitoring;
   connectTimeoutMs: number;
   persistence?: RegistryPersistence;
+  /** The directory relative `working_dir`s are resolved against (the config file's). Default: the process's. */
+  baseDirectory?: string;
   /** Values for `${VAR}` placeholders, read each time a service starts. Default: `process.env`. */
   variables?: () => Record<string, string | undefined>;
 }
@@ -263,6 +266,10 @@ export class ServiceRegistry {
     delete entry.configError;
     try {
       config = expandPlaceholders(entry.config, this.options.variables?.() ?? process.env, entry.ref.agentId);
+      // A relative working_dir is relative to the config file, like the file's other paths, not to wherever we run.
+      if (config.working_dir !== undefined && this.options.baseDirectory !== undefined && !isAbsolute(config.working_dir)) {
+        config = { ...config, working_dir: resolve(this.options.baseDirectory, config.working_dir) };
+      }
     } catch (error) {
       entry.configError = (error as Error).message;
     }
@@ -536,36 +543,64 @@ export class ServiceRegistry {
     const events = this.options.events;
     const intercept = events.interceptCallStart;
     const observed = intercept !== undefined || events.has("tool:call-start") || events.has("tool:call-end") || events.has("tool:call-error");
-    const callId = observed ? randomUUID() : "";
-    const started = observed ? performance.now() : 0;
-    const base = { ...entry.ref, callId, toolName: tool.name, originalName: tool.originalName };
+    if (!observed) {
+      await entry.connection.ready();
+      return this.checkResult(agentId, route, await entry.connection.callTool(tool.originalName, input, options), options);
+    }
+    // Payloads are built as literals: on Node 20 a spread followed by more keys costs microseconds per call.
+    const callId = randomUUID();
+    const started = performance.now();
+    const ref = entry.ref;
     try {
       // Plugins' tool:call-start hooks may rewrite (re-validated) or veto; observers then see what is sent.
-      if (intercept) input = await intercept({ ...base, arguments: input }, check);
-      if (observed) events.emit("tool:call-start", { ...base, arguments: input });
+      if (intercept) {
+        input = await intercept({ serviceName: ref.serviceName, agentId: ref.agentId, callId, toolName: tool.name, originalName: tool.originalName, arguments: input }, check);
+      }
+      events.emit("tool:call-start", { serviceName: ref.serviceName, agentId: ref.agentId, callId, toolName: tool.name, originalName: tool.originalName, arguments: input });
       await entry.connection.ready();
       const result = await entry.connection.callTool(tool.originalName, input, options);
-      if (observed) events.emit("tool:call-end", { ...base, arguments: input, durationMs: performance.now() - started, isError: result.isError === true });
-      if (result.isError && options.throwOnError) {
-        const text = result.content
-          .filter((part) => part.type === "text")
-          .map((part) => part.text)
-          .join("\n");
-        throw new ToolExecutionError({
-          message: `Tool ${tool.name} returned an error: ${entry.connection.scrub(text || "no message")}`,
-          serviceName: entry.config.name,
-          toolName: tool.name,
-          ...(agentId !== undefined ? { agentId } : {}),
-          details: { result },
-        });
-      }
-      return result;
+      events.emit("tool:call-end", {
+        serviceName: ref.serviceName,
+        agentId: ref.agentId,
+        callId,
+        toolName: tool.name,
+        originalName: tool.originalName,
+        arguments: input,
+        durationMs: performance.now() - started,
+        isError: result.isError === true,
+      });
+      return this.checkResult(agentId, route, result, options);
     } catch (error) {
-      if (observed && !(ToolExecutionError.isInstance(error) && error.details?.result)) {
-        events.emit("tool:call-error", { ...base, arguments: input, durationMs: performance.now() - started, error: error as Error });
+      if (!(ToolExecutionError.isInstance(error) && error.details?.result)) {
+        events.emit("tool:call-error", {
+          serviceName: ref.serviceName,
+          agentId: ref.agentId,
+          callId,
+          toolName: tool.name,
+          originalName: tool.originalName,
+          arguments: input,
+          durationMs: performance.now() - started,
+          error: error as Error,
+        });
       }
       throw error;
     }
+  }
+
+  /** The result as is, or a {@link ToolExecutionError} for an error result when the caller asked to throw. */
+  private checkResult(agentId: string | undefined, route: ToolRoute, result: ToolCallResult, options: CallToolOptions): ToolCallResult {
+    if (!result.isError || !options.throwOnError) return result;
+    const text = result.content
+      .filter((part) => part.type === "text")
+      .map((part) => part.text)
+      .join("\n");
+    throw new ToolExecutionError({
+      message: `Tool ${route.tool.name} returned an error: ${route.entry.connection.scrub(text || "no message")}`,
+      serviceName: route.entry.config.name,
+      toolName: route.tool.name,
+      ...(agentId !== undefined ? { agentId } : {}),
+      details: { result },
+    });
   }
 
   /** Probes every service of the scope now. */

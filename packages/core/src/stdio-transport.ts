@@ -147,6 +147,9 @@ export class StdioTransport implements Transport {
   private pendingBytes = 0;
   private discardingLine = false;
   private stderrPartial = "";
+  private readonly inbox: JSONRPCMessage[] = [];
+  private delivering = false;
+  private closeWhenDelivered = false;
 
   constructor(private readonly options: StdioTransportOptions) {}
 
@@ -249,6 +252,11 @@ export class StdioTransport implements Transport {
 
   private reportClosed(): void {
     if (this.closeReported) return;
+    if (this.delivering) {
+      // Messages read before the end are handed over first.
+      this.closeWhenDelivered = true;
+      return;
+    }
     this.closeReported = true;
     this.pending = [];
     this.pendingBytes = 0;
@@ -305,11 +313,32 @@ export class StdioTransport implements Transport {
       this.drop(text.slice(0, DROPPED_SAMPLE_CHARS));
       return;
     }
-    try {
-      this.onmessage?.(message);
-    } catch (error) {
-      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+    this.inbox.push(message);
+    if (!this.delivering) this.deliver();
+  }
+
+  /**
+   * Hands messages over in order. The SDK runs notification handlers a microtask later but handles responses at once,
+   * so a call's last progress notification and its result, read in one chunk, would reach the caller the wrong way
+   * round (and the progress be dropped): after a notification, the next message waits for the microtasks queued by it.
+   */
+  private deliver(): void {
+    this.delivering = true;
+    while (this.inbox.length > 0) {
+      const message = this.inbox.shift()!;
+      try {
+        this.onmessage?.(message);
+      } catch (error) {
+        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      }
+      if (!("id" in message)) {
+        // Stay "delivering" until the microtask: a message read meanwhile (the result) queues up behind.
+        queueMicrotask(() => this.deliver());
+        return;
+      }
     }
+    this.delivering = false;
+    if (this.closeWhenDelivered) this.reportClosed();
   }
 
   private drop(sample: string): void {

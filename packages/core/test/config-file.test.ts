@@ -301,6 +301,18 @@ describe("variables", () => {
   });
 });
 
+describe("paths", () => {
+  it("resolves a relative working_dir against the config file's directory", async () => {
+    await mkdir(join(directory, "work"));
+    await writeFile(file, JSON.stringify({ mcpServers: { fx: { ...fixture, working_dir: "work" } } }));
+    const context = (await open()).forStore();
+    await context.waitService("fx", { timeoutMs: 15_000 });
+    const { realpath } = await import("node:fs/promises");
+    expect(text(await context.callTool("fx_cwd"))).toBe(await realpath(join(directory, "work")));
+    expect((await context.getService("fx")).config.working_dir).toBe("work");
+  });
+});
+
 describe("edits by hand", () => {
   it("applies an edit as a diff: only changed services restart; a broken edit is reported and ignored until fixed", async () => {
     await writeFile(file, JSON.stringify({ mcpServers: { keep: { ...fixture, env: { N: "1" } }, change: { ...fixture, env: { N: "1" } } } }, null, 2));

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ServiceUnavailableError, TimeoutError } from "../src/index.js";
+import { ConnectionError, ServiceUnavailableError, TimeoutError } from "../src/index.js";
 import { ProbeLimiter } from "../src/probe-limiter.js";
 import { DEGRADED_PROBE_SECONDS, LIST_CHANGED_DEBOUNCE_MS, RECONNECT_BASE_MS } from "../src/service-connection.js";
 import { createConnection, FakeServer } from "./lifecycle-harness.js";
@@ -176,6 +176,10 @@ describe("reconnection", () => {
     const error = await connection.callTool("echo", { text: "x" }).catch((caught: unknown) => caught);
     expect(ServiceUnavailableError.isInstance(error)).toBe(true);
     expect(Date.now()).toBe(started);
+    // A connection error too: retrying on connection errors (the seed's retry_on_failure) retries these.
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(ConnectionError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: "SERVICE_UNAVAILABLE", name: "ServiceUnavailableError" });
   });
 
   it("resets the attempt count only after stableSeconds connected, so a flapping server backs off further", async () => {

@@ -159,6 +159,28 @@ describe("StdioTransport", () => {
     },
   );
 
+  it("hands a progress notification to the caller before the result that came in the same chunk", async () => {
+    // A server that writes a call's last progress notification and its result in one write.
+    const server = `
+      require("node:readline").createInterface({ input: process.stdin }).on("line", (line) => {
+        const message = JSON.parse(line);
+        const send = (...messages) => process.stdout.write(messages.map((each) => JSON.stringify({ jsonrpc: "2.0", ...each }) + "\\n").join(""));
+        if (message.method === "initialize") {
+          send({ id: message.id, result: { protocolVersion: message.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "x", version: "1" } } });
+        } else if (message.method === "tools/call") {
+          const progressToken = message.params._meta.progressToken;
+          send({ method: "notifications/progress", params: { progressToken, progress: 1, total: 1 } }, { id: message.id, result: { content: [] } });
+        }
+      });`;
+    const transport = transportFor({ command: process.execPath, args: ["-e", server] });
+    const client = await connect(transport);
+    for (let round = 0; round < 10; round++) {
+      const progress: number[] = [];
+      await client.callTool({ name: "x", arguments: {} }, undefined, { onprogress: (update) => progress.push(update.progress) });
+      expect(progress).toEqual([1]);
+    }
+  });
+
   it("rejects start() when the command does not exist", async () => {
     const transport = transportFor({ command: "/nonexistent/mcp-server", args: [] });
     await expect(transport.start()).rejects.toMatchObject({ code: "ENOENT" });

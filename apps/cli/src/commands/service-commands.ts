@@ -155,7 +155,11 @@ export function registerServiceCommands(program: Command): void {
     const output = new Output(options.json === true);
     await withStore(options, async (store) => {
       const context = scopeOf(store, options.forAgent);
-      const services = await waitForServices(context, output, options.wait * 1000);
+      // The store scope's listing counts the agents' tools too, so wait for their services as well.
+      const agentScopes = options.forAgent === undefined ? (await context.listAgents()).map((agent) => store.forAgent(agent.agentId)) : [];
+      const services = (await waitForServices([context, ...agentScopes], output, options.wait * 1000)).filter(
+        (service) => service.agentId === context.agentId,
+      );
       const agents = options.forAgent === undefined ? await context.listAgents() : [];
       output.result({ services, ...(options.forAgent === undefined ? { agents } : {}) }, () => {
         if (services.length === 0) output.line(`No services${where(options)} in ${store.getConfigStatus().path ?? "memory"}.`);
