@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { childProcessesOf, listProcesses, minimalShellServerConfig, misbehavingFixtureConfig, processesMatching, type MisbehavingFixtureOptions, type ProcessEntry } from "@mcpstore/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   AbortedError,
   ServiceUnavailableError,
@@ -10,22 +10,11 @@ import {
   type ServiceState,
   type StoreEvents,
 } from "../src/index.js";
-import { createTestStore } from "./helpers.js";
+import { cleanups, createTestStore, storeWith, text } from "./helpers.js";
 
 // Fault tests against real processes: each misbehaving fixture, and what the store makes of it.
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
 
-async function storeWith(options: Parameters<typeof createTestStore>[0] = {}): Promise<MCPStore> {
-  const store = await createTestStore(options);
-  cleanups.push(() => store.close());
-  return store;
-}
-
-const text = (result: { content: Array<{ type: string; text?: string }> }) => result.content.map((part) => part.text).join("");
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

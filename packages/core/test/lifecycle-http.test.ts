@@ -1,20 +1,10 @@
 import { startFaultProxy, startHttpFixture, type HttpFixture } from "@mcpstore/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConnectionError, ServiceUnavailableError, type MCPStore, type ServiceState } from "../src/index.js";
-import { createTestStore } from "./helpers.js";
+import { cleanups, storeWith, text } from "./helpers.js";
 
 // Remote servers that go away, restart, forget sessions and rate-limit; all on 127.0.0.1.
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function storeWith(options: Parameters<typeof createTestStore>[0] = {}): Promise<MCPStore> {
-  const store = await createTestStore(options);
-  cleanups.push(() => store.close());
-  return store;
-}
 
 async function httpFixture(port?: number): Promise<HttpFixture> {
   const fixture = await startHttpFixture({ transports: "streamable-http", ...(port ? { port } : {}) });
@@ -22,7 +12,6 @@ async function httpFixture(port?: number): Promise<HttpFixture> {
   return fixture;
 }
 
-const text = (result: { content: Array<{ type: string; text?: string }> }) => result.content.map((part) => part.text).join("");
 
 function reached(store: MCPStore, serviceName: string, state: ServiceState): Promise<number> {
   return new Promise((resolve) => {

@@ -1,30 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { Logger } from "../src/index.js";
+import { quietLogger, referenceServerEntry } from "@mcpstore/testing";
 
-/** A logger that drops everything, so test output stays readable. */
-export const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export { quietLogger };
 
-const coreDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-/**
- * The entry file of an installed reference server, read from its package.json `bin` (from this package's
- * node_modules: never downloaded).
- */
-export function referenceServerEntry(packageName: "@modelcontextprotocol/server-everything" | "@modelcontextprotocol/server-filesystem"): string {
-  const packageDir = join(coreDir, "node_modules", packageName);
-  const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { bin?: string | Record<string, string> };
-  const bin = typeof manifest.bin === "string" ? manifest.bin : Object.values(manifest.bin ?? {})[0];
-  if (!bin) throw new Error(`${packageName} has no bin entry`);
-  return join(packageDir, bin);
-}
-
-export const everythingEntry = referenceServerEntry("@modelcontextprotocol/server-everything");
-export const filesystemEntry = referenceServerEntry("@modelcontextprotocol/server-filesystem");
+export const everythingEntry = referenceServerEntry("everything");
+export const filesystemEntry = referenceServerEntry("filesystem");
 
 /** A port that was free a moment ago on 127.0.0.1 (listen on 0, read it, close). */
 export async function freePort(): Promise<number> {

@@ -1,27 +1,16 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { startHttpFixture, stdioFixtureConfig } from "@mcpstore/testing";
-import { afterEach, describe, expect, it } from "vitest";
-import { AbortedError, TimeoutError, ToolNotFoundError, type MCPStore, type ServiceContext, type StoreEvents } from "../src/index.js";
-import { createTestStore } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { AbortedError, TimeoutError, ToolNotFoundError, type ServiceContext, type StoreEvents } from "../src/index.js";
+import { cleanups, createTestStore, storeWith, text } from "./helpers.js";
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function storeWith(options: Parameters<typeof createTestStore>[0] = {}): Promise<MCPStore> {
-  const store = await createTestStore(options);
-  cleanups.push(() => store.close());
-  return store;
-}
 
 async function readyFixture(context: ServiceContext, name: string, options: Parameters<typeof stdioFixtureConfig>[1] = {}) {
   await context.addService(stdioFixtureConfig(name, options));
   return context.waitService(name);
 }
 
-const text = (result: { content: Array<{ type: string; text?: string }> }) => result.content.map((part) => part.text).join("");
 
 /** Pids of processes whose command line holds `marker`. */
 function processesWith(marker: string): string[] {

@@ -2,22 +2,10 @@ import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIXTURE_PNG_BASE64, startHttpFixture, stdioFixtureConfig } from "@mcpstore/testing";
-import { afterEach, describe, expect, it } from "vitest";
-import type { MCPStore } from "../src/index.js";
-import { captureLogger, createTestStore } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { captureLogger, cleanups, storeWith, text } from "./helpers.js";
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
 
-async function storeWith(options: Parameters<typeof createTestStore>[0] = {}): Promise<MCPStore> {
-  const store = await createTestStore(options);
-  cleanups.push(() => store.close());
-  return store;
-}
-
-const text = (result: { content: Array<{ type: string; text?: string }> }) => result.content.map((part) => part.text).join("");
 
 describe("stdio", () => {
   it("passes env and working_dir to the process, and not the store's own environment", async () => {

@@ -1,10 +1,7 @@
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { MCPStore, type Logger, type StoreEvents } from "@mcpstore/core";
+import { quietLogger, referenceServerConfig } from "@mcpstore/testing";
 
-/** A logger that drops everything, so test output stays readable. */
-export const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export { quietLogger };
 
 /** A logger that keeps its warnings, for assertions. */
 export function warningLogger(): Logger & { warnings: string[] } {
@@ -12,14 +9,9 @@ export function warningLogger(): Logger & { warnings: string[] } {
   return { ...quietLogger, warnings, warn: (_fields, message) => void warnings.push(message) };
 }
 
-const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-/** A stdio config for the installed `@modelcontextprotocol/server-everything` (from node_modules, never downloaded). */
+/** A stdio config for the installed `@modelcontextprotocol/server-everything` (never downloaded). */
 export function everythingConfig(name: string): { name: string; command: string; args: string[] } {
-  const dir = join(packageDir, "node_modules", "@modelcontextprotocol", "server-everything");
-  const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { bin: string | Record<string, string> };
-  const bin = typeof manifest.bin === "string" ? manifest.bin : Object.values(manifest.bin)[0]!;
-  return { name, command: process.execPath, args: [join(dir, bin), "stdio"] };
+  return referenceServerConfig(name, "everything");
 }
 
 /** Stores (and anything else) to close after each test. */

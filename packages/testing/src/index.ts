@@ -71,3 +71,4 @@ export function misbehavingFixtureConfig(name: string, options: MisbehavingFixtu
 export { findStrictSchemaProblems } from "./strict-schema-problems.js";
 export { AWKWARD_SCHEMA_TOOLS, startAwkwardSchemaFixture, type AwkwardSchemaFixture } from "./awkward-schema-fixture.js";
 export { MINIMAL_SHELL_SERVER_SCRIPT, minimalShellServerConfig } from "./minimal-shell-server.js";
+export { quietLogger, referenceServerConfig, referenceServerEntry, type ReferenceServer } from "./reference-servers.js";
