@@ -488,8 +488,36 @@ export class ServiceConnection {
   }
 
   /** Waits for a first connection that is under way, so that a call right after `add` or `restart` does not fail. */
-  async ready(): Promise<void> {
-    if (this.state === "initializing") await this.connect();
+  async ready(limits: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    if (this.state !== "initializing") return;
+    const connecting = this.connect();
+    const { timeoutMs, signal } = limits;
+    if (timeoutMs === undefined && signal === undefined) return connecting;
+    // The caller's own limits bound the wait, not the (longer) connect timeout.
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const context = { serviceName: this.config.name, ...(this.options.ref.agentId ? { agentId: this.options.ref.agentId } : {}) };
+    try {
+      await Promise.race([
+        connecting,
+        new Promise<never>((_resolve, reject) => {
+          if (timeoutMs !== undefined) {
+            timer = setTimeout(
+              () => reject(new TimeoutError({ ...context, message: `Service "${this.config.name}" is still connecting after ${timeoutMs} ms` })),
+              timeoutMs,
+            );
+          }
+          if (signal) {
+            onAbort = () => reject(new AbortedError({ ...context, message: `Waiting for "${this.config.name}" to connect was aborted` }));
+            if (signal.aborted) onAbort();
+            else signal.addEventListener("abort", onAbort, { once: true });
+          }
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+    }
   }
 
   // ---- health ----------------------------------------------------------------------------------------------------

@@ -544,7 +544,7 @@ export class ServiceRegistry {
     const intercept = events.interceptCallStart;
     const observed = intercept !== undefined || events.has("tool:call-start") || events.has("tool:call-end") || events.has("tool:call-error");
     if (!observed) {
-      await entry.connection.ready();
+      await entry.connection.ready(readyLimits(entry, options));
       return this.checkResult(agentId, route, await entry.connection.callTool(tool.originalName, input, options), options);
     }
     // Payloads are built as literals: on Node 20 a spread followed by more keys costs microseconds per call.
@@ -557,7 +557,7 @@ export class ServiceRegistry {
         input = await intercept({ serviceName: ref.serviceName, agentId: ref.agentId, callId, toolName: tool.name, originalName: tool.originalName, arguments: input }, check);
       }
       events.emit("tool:call-start", { serviceName: ref.serviceName, agentId: ref.agentId, callId, toolName: tool.name, originalName: tool.originalName, arguments: input });
-      await entry.connection.ready();
+      await entry.connection.ready(readyLimits(entry, options));
       const result = await entry.connection.callTool(tool.originalName, input, options);
       events.emit("tool:call-end", {
         serviceName: ref.serviceName,
@@ -699,6 +699,12 @@ export class ServiceRegistry {
     const entries = [...this.scopes.values()].flatMap((state) => [...state.services.values()]);
     await Promise.all(entries.map((entry) => entry.connection.close()));
   }
+}
+
+/** How long a call waits for its service's connection: the call's own limits, not the connect timeout. */
+function readyLimits(entry: ServiceEntry, options: CallToolOptions): { timeoutMs?: number; signal?: AbortSignal } {
+  const timeoutMs = options.timeoutMs ?? (entry.config.timeout !== undefined ? entry.config.timeout * 1000 : undefined);
+  return { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(options.signal ? { signal: options.signal } : {}) };
 }
 
 /** JSON with object keys sorted, to compare configs whatever their key order. */

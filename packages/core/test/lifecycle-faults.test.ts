@@ -331,3 +331,23 @@ describe("events", () => {
     expect(events.map((event) => event.reason)).toEqual(["connected", expect.stringMatching(/connection closed/), "reconnected", "stopped"]);
   });
 });
+
+describe("a call while its service is connecting", () => {
+  it("waits at most the call's own timeoutMs (not the connect timeout), and an abort ends the wait", async () => {
+    const store = await storeWith({ connectTimeoutMs: 60_000 });
+    const context = store.forStore();
+    await context.addService(misbehavingFixtureConfig("slow", { mode: "normal" }));
+    await context.waitService("slow", { timeoutMs: 20_000 });
+    // The same name now points at a server that never answers initialize; its tools stay in the catalogue meanwhile.
+    await context.updateService("slow", misbehavingFixtureConfig("slow", { mode: "no-initialize" }));
+    const tool = (await context.listTools({ service: "slow" }))[0]!.name;
+    let started = Date.now();
+    await expect(context.callTool(tool, { text: "x" }, { timeoutMs: 300 })).rejects.toSatisfy(TimeoutError.isInstance);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    started = Date.now();
+    await expect(context.callTool(tool, { text: "x" }, { signal: controller.signal })).rejects.toSatisfy(AbortedError.isInstance);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
