@@ -1,10 +1,10 @@
 import { performance } from "node:perf_hooks";
 import { DynamicStructuredTool, type StructuredTool } from "@langchain/core/tools";
 import { MultiServerMCPClient } from "@langchain/mcp-adapters";
-import { MCPStore, type Logger } from "@mcpstore/core";
+import { MCPStore } from "@mcpstore/core";
 import { toLangChainTools } from "@mcpstore/langchain";
 import { toAiSdkTools } from "@mcpstore/vercel-ai";
-import { stdioFixtureConfig } from "@mcpstore/testing";
+import { quietLogger, stdioFixtureConfig } from "@mcpstore/testing";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { formatCount, formatDuration, formatRatio, formatTable } from "./format-table.js";
@@ -23,12 +23,11 @@ const WARM_ITERATIONS = 30;
 const CALL_ITERATIONS = 2_000;
 const CALL_TARGET_RATIO = 1.1;
 
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const configs = Array.from({ length: SERVICES }, (_, index) => stdioFixtureConfig(`svc${String(index).padStart(2, "0")}`, { extraTools: EXTRA_TOOLS }));
 
 /** Ours, from nothing: a store, 20 services connected (in parallel), then the LangChain tools from the catalogue. */
 async function ourColdBuild(): Promise<{ store: MCPStore; tools: StructuredTool[] }> {
-  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: silentLogger });
+  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: quietLogger });
   const context = store.forStore();
   await context.addService(configs);
   await Promise.all(configs.map((config) => context.waitService(config.name, { timeoutMs: 60_000 })));

@@ -1,7 +1,7 @@
 import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
-import { MCPStore, type Logger } from "@mcpstore/core";
-import { stdioFixtureConfig } from "@mcpstore/testing";
+import { MCPStore } from "@mcpstore/core";
+import { quietLogger, stdioFixtureConfig } from "@mcpstore/testing";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { formatCount, formatDuration, formatRatio, formatTable } from "./format-table.js";
@@ -22,7 +22,6 @@ const BIG_TOOL_COUNT = 1_000;
 const CALL_TARGET_RATIO = 1.1;
 const BIG_LIST_TARGET_MS = 0.1;
 
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function connectRawClient(config: { command: string; args: string[] }): Promise<Client> {
   const client = new Client({ name: "mcpstore-bench-raw", version: "0.0.0" }, { capabilities: {} });
@@ -33,7 +32,7 @@ async function connectRawClient(config: { command: string; args: string[] }): Pr
 }
 
 async function startStore(serviceName: string, extraTools: number): Promise<MCPStore> {
-  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: silentLogger });
+  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: quietLogger });
   try {
     const context = store.forStore();
     await context.addService(stdioFixtureConfig(serviceName, { extraTools }));

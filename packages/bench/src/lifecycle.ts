@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { MCPStore, type Logger } from "@mcpstore/core";
-import { minimalShellServerConfig, stdioFixtureConfig } from "@mcpstore/testing";
+import { MCPStore } from "@mcpstore/core";
+import { minimalShellServerConfig, quietLogger, stdioFixtureConfig } from "@mcpstore/testing";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { formatDuration, formatRatio, formatTable } from "./format-table.js";
@@ -17,7 +17,6 @@ const KILL_ROUNDS = 5;
 const CONNECT_TARGET_RATIO = 1.5;
 const FIRST_FAILURE_TARGET_MS = 100;
 
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 type Config = { name: string; command: string; args: string[] };
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -25,7 +24,7 @@ const verdict = (met: boolean) => (met ? "met" : "MISSED");
 
 /** Milliseconds from `addService` of `count` services to all of them healthy, in a fresh store. */
 async function storeConnect(count: number, config: (index: number) => Config): Promise<number> {
-  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: silentLogger });
+  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: quietLogger });
   try {
     const context = store.forStore();
     const configs = Array.from({ length: count }, (_, index) => config(index));
@@ -105,7 +104,7 @@ async function connectRows(label: string, config: (index: number) => Config, rou
  * that fails, and to the first that succeeds again (on a new process).
  */
 async function killAndRecover(): Promise<{ toFailureMs: number[]; toSuccessMs: number[] }> {
-  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: silentLogger, monitoring: { reconnectionSeconds: 1 } });
+  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: quietLogger, monitoring: { reconnectionSeconds: 1 } });
   const toFailureMs: number[] = [];
   const toSuccessMs: number[] = [];
   try {

@@ -1,8 +1,8 @@
 import { performance } from "node:perf_hooks";
-import { MCPStore, type Logger, type Plugin } from "@mcpstore/core";
+import { MCPStore, type Plugin } from "@mcpstore/core";
 import { loggerPlugin } from "@mcpstore/plugin-logger";
 import { prometheusPlugin } from "@mcpstore/plugin-prometheus";
-import { stdioFixtureConfig } from "@mcpstore/testing";
+import { quietLogger, stdioFixtureConfig } from "@mcpstore/testing";
 import { formatCount, formatDuration, formatRatio, formatTable } from "./format-table.js";
 import { measureLatency, measureThroughput, type LatencySummary, type ThroughputSummary } from "./measure.js";
 
@@ -16,10 +16,9 @@ const CONCURRENCY = 100;
 const CONCURRENT_ROUNDS = 50;
 const TARGET_RATIO = 1.05;
 
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function startStore(plugins: Plugin[]): Promise<MCPStore> {
-  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: silentLogger, plugins });
+  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: quietLogger, plugins });
   await store.forStore().addService(stdioFixtureConfig("svc"));
   await store.forStore().waitService("svc");
   return store;

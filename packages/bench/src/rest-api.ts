@@ -1,9 +1,9 @@
 import { Agent, request } from "node:http";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
-import { MCPStore, type Logger } from "@mcpstore/core";
+import { MCPStore } from "@mcpstore/core";
 import { createApp, serve, type RunningServer } from "@mcpstore/server";
-import { stdioFixtureConfig } from "@mcpstore/testing";
+import { quietLogger, stdioFixtureConfig } from "@mcpstore/testing";
 import autocannon from "autocannon";
 import { formatCount, formatDuration, formatRatio, formatTable } from "./format-table.js";
 import { measureLatency, type LatencySummary } from "./measure.js";
@@ -20,7 +20,6 @@ const LOAD_SECONDS = 5;
 const CONNECTIONS = 20;
 const TOKEN = "bench-admin-token-0123456789abcdef";
 
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 function latencyRow(label: string, summary: LatencySummary, extra = ""): string[] {
   return [label, formatCount(summary.iterations), formatDuration(summary.medianMs), formatDuration(summary.p99Ms), formatDuration(summary.cpuPerOperationMs), extra];
@@ -34,13 +33,13 @@ async function main(): Promise<void> {
   const started = performance.now();
   console.log(`MCPStore REST API vs library, ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} cores`);
   console.log("callTool echo over stdio, through the library and through POST /for_store/call_tool on 127.0.0.1 (same process).\n");
-  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: silentLogger });
+  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: quietLogger });
   let server: RunningServer | undefined;
   try {
     const context = store.forStore();
     await context.addService(stdioFixtureConfig("svc"));
     await context.waitService("svc");
-    server = await serve(createApp(store, { tokens: { admin: [TOKEN], agents: {} }, logger: silentLogger }), { port: 0 });
+    server = await serve(createApp(store, { tokens: { admin: [TOKEN], agents: {} }, logger: quietLogger }), { port: 0 });
     const callUrl = `${server.url}/for_store/call_tool`;
     const listUrl = `${server.url}/for_store/list_tools`;
     const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
