@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { CacheDriver, JsonValue } from "./cache-driver.js";
+import type { CacheDriver, JsonValue } from "./catalogue/cache-driver.js";
 
 /**
  * The conformance suite every {@link CacheDriver} must pass. Call it inside a vitest test file:

@@ -1,8 +1,8 @@
 export { MCPStore, type SetupStoreOptions } from "./mcp-store.js";
 export { ServiceContext, type AgentSummary, type ListOptions } from "./service-context.js";
-export type { CacheDriver, JsonValue } from "./cache-driver.js";
-export { MemoryCacheDriver } from "./memory-cache-driver.js";
-export { monitoringPresets, resolveMonitoring, type MonitoringOptions, type ResolvedMonitoring } from "./monitoring.js";
+export type { CacheDriver, JsonValue } from "./catalogue/cache-driver.js";
+export { MemoryCacheDriver } from "./catalogue/memory-cache-driver.js";
+export { monitoringPresets, resolveMonitoring, type MonitoringOptions, type ResolvedMonitoring } from "./config/monitoring.js";
 export { createConsoleLogger, parseLogLevel, type Logger, type LogLevel } from "./logger.js";
 export { publicToolName, assertAgentId, NAME_PATTERN } from "./identifiers.js";
 export {
@@ -13,9 +13,9 @@ export {
   type ServiceConfig,
   type ServiceInput,
   type ValidationIssue,
-} from "./service-config.js";
-export type { RegistryPersistence, RegistrySnapshot } from "./service-registry.js";
-export type { ServiceRef, StoreEventHandler, StoreEventName, StoreEvents } from "./store-events.js";
+} from "./config/service-config.js";
+export type { RegistryPersistence, RegistrySnapshot } from "./config/registry-change.js";
+export type { ServiceRef, StoreEventHandler, StoreEventName, StoreEvents } from "./events/store-events.js";
 export {
   AbortedError,
   ConnectionError,
@@ -56,11 +56,11 @@ export {
   type PluginTeardown,
   type ToolCallStartDecision,
   type ToolCallStartPayload,
-} from "./plugin.js";
+} from "./plugins/plugin.js";
 export { PluginError, PluginVetoError, type PluginErrorOptions } from "./errors.js";
-export { resolveLocalRefs, strictifySchema, type JsonSchema } from "./json-schema.js";
-export { selectTools, type ToolSelectionOptions } from "./select-tools.js";
-export { splitToolResult, type ToolResultParts } from "./split-tool-result.js";
+export { resolveLocalRefs, strictifySchema, type JsonSchema } from "./tools/json-schema.js";
+export { selectTools, type ToolSelectionOptions } from "./tools/select-tools.js";
+export { splitToolResult, type ToolResultParts } from "./tools/split-tool-result.js";
 export {
   executeOpenAIToolCall,
   toOpenAITools,
@@ -68,7 +68,7 @@ export {
   type OpenAIToolCall,
   type OpenAIToolMessage,
   type ToOpenAIToolsOptions,
-} from "./openai-tools.js";
+} from "./tools/openai-tools.js";
 export { ConfigFileError } from "./errors.js";
-export type { ConfigProblem } from "./config-format.js";
-export { configFilePath, inspectConfigFile, type ConfigFileInspection } from "./inspect-config-file.js";
+export type { ConfigProblem } from "./config/config-format.js";
+export { configFilePath, inspectConfigFile, type ConfigFileInspection } from "./config/inspect-config-file.js";

@@ -1,19 +1,20 @@
 import { dirname } from "node:path";
-import type { CacheDriver } from "./cache-driver.js";
-import { Catalogue } from "./catalogue.js";
-import { ConfigFile } from "./config-file.js";
-import type { ConfigProblem } from "./config-format.js";
-import { exportConfig, readEnvFile, resolveConfigPath, validateConfig, type ValidatedConfig } from "./config-loader.js";
+import type { CacheDriver } from "./catalogue/cache-driver.js";
+import { Catalogue } from "./catalogue/catalogue.js";
+import { ConfigFile } from "./config/config-file.js";
+import type { ConfigProblem } from "./config/config-format.js";
+import { exportConfig, readEnvFile, resolveConfigPath, validateConfig, type ValidatedConfig } from "./config/config-loader.js";
 import { StoreClosedError, ValidationError } from "./errors.js";
 import { assertAgentId } from "./identifiers.js";
 import { createConsoleLogger, type Logger } from "./logger.js";
-import { MemoryCacheDriver } from "./memory-cache-driver.js";
-import type { Plugin } from "./plugin.js";
-import { PluginHost } from "./plugin-host.js";
-import { resolveMonitoring, type MonitoringOptions } from "./monitoring.js";
+import { MemoryCacheDriver } from "./catalogue/memory-cache-driver.js";
+import type { Plugin } from "./plugins/plugin.js";
+import { PluginHost } from "./plugins/plugin-host.js";
+import { resolveMonitoring, type MonitoringOptions } from "./config/monitoring.js";
 import { ServiceContext } from "./service-context.js";
-import { ServiceRegistry, type RegistryPersistence } from "./service-registry.js";
-import { StoreEventBus, type StoreEventHandler, type StoreEventName } from "./store-events.js";
+import type { RegistryPersistence } from "./config/registry-change.js";
+import { ServiceRegistry } from "./registry/service-registry.js";
+import { StoreEventBus, type StoreEventHandler, type StoreEventName } from "./events/store-events.js";
 
 /** Options of {@link MCPStore.setupStore}. */
 export interface SetupStoreOptions {

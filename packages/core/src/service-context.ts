@@ -1,8 +1,8 @@
 import type { GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
-import { scopeKeyOf, type Catalogue, type ScopeKey } from "./catalogue.js";
+import { scopeKeyOf, type Catalogue, type ScopeKey } from "./catalogue/catalogue.js";
 import { MCPStoreError, ServiceNotFoundError, ValidationError } from "./errors.js";
-import { parseServiceConfig, splitServiceInput, type ServiceConfig, type ServiceInput } from "./service-config.js";
-import type { ServiceRegistry } from "./service-registry.js";
+import { parseServiceConfig, splitServiceInput, type ServiceConfig, type ServiceInput } from "./config/service-config.js";
+import type { ServiceRegistry } from "./registry/service-registry.js";
 import type {
   BatchAddResult,
   CallToolOptions,

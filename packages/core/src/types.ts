@@ -1,5 +1,5 @@
 import type { CallToolResult, Progress, Tool } from "@modelcontextprotocol/sdk/types.js";
-import type { ServiceConfig } from "./service-config.js";
+import type { ServiceConfig } from "./config/service-config.js";
 
 /**
  * Where a service is in its life:

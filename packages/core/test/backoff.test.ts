@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
-import { fullJitterBackoffMs, MAX_TIMER_DELAY_MS } from "../src/backoff.js";
+import { fullJitterBackoffMs, MAX_TIMER_DELAY_MS } from "../src/connection/backoff.js";
 import { MCPStore, monitoringPresets, resolveMonitoring, ValidationError } from "../src/index.js";
-import { ProbeLimiter } from "../src/probe-limiter.js";
-import { parseRetryAfterMs, retryAfterFetch } from "../src/transports.js";
+import { ProbeLimiter } from "../src/connection/probe-limiter.js";
+import { parseRetryAfterMs, retryAfterFetch } from "../src/connection/transports.js";
 
 describe("fullJitterBackoffMs", () => {
   it("is a random share of min(cap, base × 2^(attempt − 1))", () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Catalogue } from "../src/catalogue.js";
+import { Catalogue } from "../src/catalogue/catalogue.js";
 import { MemoryCacheDriver, type CacheDriver, type ServiceInfo } from "../src/index.js";
-import { pruneRemovedServices } from "../src/prune-removed-services.js";
+import { pruneRemovedServices } from "../src/catalogue/prune-removed-services.js";
 import { createTestStore } from "./helpers.js";
 
 // cleanupHours: what the store keeps about removed services is pruned.

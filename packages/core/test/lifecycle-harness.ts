@@ -4,8 +4,8 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { resolveMonitoring, type Logger, type MonitoringOptions, type ServiceState } from "../src/index.js";
-import type { ProbeLimiter } from "../src/probe-limiter.js";
-import { ServiceConnection } from "../src/service-connection.js";
+import type { ProbeLimiter } from "../src/connection/probe-limiter.js";
+import { ServiceConnection } from "../src/connection/service-connection.js";
 
 /** How the in-memory server of a {@link FakeServer} behaves. */
 export type FakeServerMode = "ok" | "refuse" | "silent";

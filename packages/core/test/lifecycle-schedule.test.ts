@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ConnectionError, ServiceUnavailableError, TimeoutError } from "../src/index.js";
-import { ProbeLimiter } from "../src/probe-limiter.js";
-import { DEGRADED_PROBE_SECONDS, LIST_CHANGED_DEBOUNCE_MS, RECONNECT_BASE_MS } from "../src/service-connection.js";
+import { ProbeLimiter } from "../src/connection/probe-limiter.js";
+import { DEGRADED_PROBE_SECONDS, LIST_CHANGED_DEBOUNCE_MS, RECONNECT_BASE_MS } from "../src/connection/service-connection.js";
 import { createConnection, FakeServer } from "./lifecycle-harness.js";
 
 // The lifecycle's schedules (probes, backoff, the unreachable cycle, the stable period, catalogue refreshes) with fake

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { listProcesses, misbehavingFixtureConfig, processesMatching } from "@mcpstore/testing";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { StdioTransport, type StdioTransportOptions } from "../src/stdio-transport.js";
+import { StdioTransport, type StdioTransportOptions } from "../src/connection/stdio-transport.js";
 
 // StdioTransport against real processes: process groups, stdout hygiene, stderr draining.
 

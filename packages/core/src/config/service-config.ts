@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { ValidationError } from "./errors.js";
-import { SERVICE_NAME_PATTERN } from "./identifiers.js";
+import { ValidationError } from "../errors.js";
+import { SERVICE_NAME_PATTERN } from "../identifiers.js";
 import { hasPlaceholder, redactValue } from "./placeholders.js";
 
 /** Remote transports. With no `transport`, Streamable HTTP is tried first and SSE is the fallback. */

@@ -1,6 +1,6 @@
 import { getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
-import { ConfigFileError } from "./errors.js";
-import { NAME_PATTERN } from "./identifiers.js";
+import { ConfigFileError } from "../errors.js";
+import { NAME_PATTERN } from "../identifiers.js";
 import type { ServiceConfig, ValidationIssue } from "./service-config.js";
 
 /** Which part of the file a service lives in, which decides how it is written back. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ValidationError } from "./errors.js";
+import { ValidationError } from "../errors.js";
 
 /** How the store watches its services. The seed's keys, in camelCase; every field is optional with a default. */
 export interface MonitoringOptions {

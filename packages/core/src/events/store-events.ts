@@ -1,5 +1,5 @@
-import type { Logger } from "./logger.js";
-import type { ServiceInfo, ServiceState } from "./types.js";
+import type { Logger } from "../logger.js";
+import type { ServiceInfo, ServiceState } from "../types.js";
 
 /** Identifies a service in events: its name in its scope, and the owning agent (absent for store services). */
 export interface ServiceRef {

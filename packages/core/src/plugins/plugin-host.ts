@@ -1,7 +1,7 @@
-import { MCPStoreError, PluginError, PluginVetoError, StoreClosedError, ValidationError } from "./errors.js";
-import type { Logger } from "./logger.js";
+import { MCPStoreError, PluginError, PluginVetoError, StoreClosedError, ValidationError } from "../errors.js";
+import type { Logger } from "../logger.js";
 import type { Plugin, PluginSetupContext, PluginTeardown, ToolCallStartDecision, ToolCallStartPayload } from "./plugin.js";
-import { insertByRank, type HandlerRank, type StoreEventBus, type StoreEventName, type StoreEvents } from "./store-events.js";
+import { insertByRank, type HandlerRank, type StoreEventBus, type StoreEventName, type StoreEvents } from "../events/store-events.js";
 
 const HOOK_NAMES: readonly StoreEventName[] = [
   "service:added",

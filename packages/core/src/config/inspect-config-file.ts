@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { parseConfigText, type ConfigProblem } from "./config-format.js";
 import { exportConfig, resolveConfigPath, validateConfig } from "./config-loader.js";
-import { ConfigFileError } from "./errors.js";
-import type { RegistrySnapshot } from "./service-registry.js";
+import { ConfigFileError } from "../errors.js";
+import type { RegistrySnapshot } from "./registry-change.js";
 
 /** What {@link inspectConfigFile} found in a config file, without starting anything. */
 export interface ConfigFileInspection {

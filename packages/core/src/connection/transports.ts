@@ -2,9 +2,9 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { ServiceConfig } from "./service-config.js";
+import type { ServiceConfig } from "../config/service-config.js";
 import { StdioTransport } from "./stdio-transport.js";
-import type { TransportKind } from "./types.js";
+import type { TransportKind } from "../types.js";
 
 /** The transport kinds to try for a config, in order: stdio, the one named, or Streamable HTTP then SSE. */
 export function transportCandidates(config: ServiceConfig): TransportKind[] {

@@ -15,15 +15,15 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { fullJitterBackoffMs, MAX_TIMER_DELAY_MS } from "./backoff.js";
-import { AbortedError, ConnectionError, MCPStoreError, ServiceUnavailableError, TimeoutError, ToolExecutionError } from "./errors.js";
-import type { Logger } from "./logger.js";
-import type { ResolvedMonitoring } from "./monitoring.js";
+import { AbortedError, ConnectionError, MCPStoreError, ServiceUnavailableError, TimeoutError, ToolExecutionError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { ResolvedMonitoring } from "../config/monitoring.js";
 import { ProbeLimiter } from "./probe-limiter.js";
-import type { ServiceConfig } from "./service-config.js";
+import type { ServiceConfig } from "../config/service-config.js";
 import { StdioTransport } from "./stdio-transport.js";
-import type { ServiceRef } from "./store-events.js";
+import type { ServiceRef } from "../events/store-events.js";
 import { createTransport, transportCandidates, type TransportHooks } from "./transports.js";
-import type { CallToolOptions, ServiceInfo, ServiceState, TransportKind } from "./types.js";
+import type { CallToolOptions, ServiceInfo, ServiceState, TransportKind } from "../types.js";
 
 const CLIENT_INFO = { name: "mcpstore", version: "0.1.0" };
 const DEFAULT_TIMEOUT_MS = 60_000;

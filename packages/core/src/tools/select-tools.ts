@@ -1,7 +1,7 @@
-import { ServiceNotFoundError } from "./errors.js";
-import { createConsoleLogger, type Logger } from "./logger.js";
-import type { ServiceContext } from "./service-context.js";
-import type { ServiceState, ToolInfo } from "./types.js";
+import { ServiceNotFoundError } from "../errors.js";
+import { createConsoleLogger, type Logger } from "../logger.js";
+import type { ServiceContext } from "../service-context.js";
+import type { ServiceState, ToolInfo } from "../types.js";
 
 /** Which tools of a scope to hand to a framework. Every filter given must pass. */
 export interface ToolSelectionOptions {

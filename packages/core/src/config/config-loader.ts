@@ -3,10 +3,10 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import type { ConfigProblem, ParsedConfig } from "./config-format.js";
-import { ConfigFileError, type ValidationError } from "./errors.js";
+import { ConfigFileError, type ValidationError } from "../errors.js";
 import { hasPlaceholder, redactValue } from "./placeholders.js";
 import { parseServiceConfig, redactUrl, type ServiceConfig, type ValidationIssue } from "./service-config.js";
-import type { RegistrySnapshot } from "./service-registry.js";
+import type { RegistrySnapshot } from "./registry-change.js";
 
 /** The file a store uses: the path given, else `MCPSTORE_CONFIG`, else `~/.mcpstore/mcp.json`; `false` for none. */
 export function resolveConfigPath(option: string | false | undefined): string | undefined {

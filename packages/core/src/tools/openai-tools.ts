@@ -1,9 +1,9 @@
-import { AbortedError, MCPStoreError, StoreClosedError, ValidationError } from "./errors.js";
+import { AbortedError, MCPStoreError, StoreClosedError, ValidationError } from "../errors.js";
 import { resolveLocalRefs, strictifySchema, type JsonSchema } from "./json-schema.js";
 import { selectTools, type ToolSelectionOptions } from "./select-tools.js";
-import type { ServiceContext } from "./service-context.js";
+import type { ServiceContext } from "../service-context.js";
 import { splitToolResult } from "./split-tool-result.js";
-import type { CallToolOptions } from "./types.js";
+import type { CallToolOptions } from "../types.js";
 
 /** A tool in OpenAI's function-calling format (Chat Completions `tools`). */
 export interface OpenAIFunctionTool {

@@ -1,5 +1,5 @@
 import type { AudioContent, EmbeddedResource, ImageContent, ResourceLink } from "@modelcontextprotocol/sdk/types.js";
-import type { ToolCallResult } from "./types.js";
+import type { ToolCallResult } from "../types.js";
 
 /** A tool result sorted by what a model or an application does with each part; see {@link splitToolResult}. */
 export interface ToolResultParts {

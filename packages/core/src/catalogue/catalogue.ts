@@ -1,5 +1,5 @@
 import type { CacheDriver, JsonValue } from "./cache-driver.js";
-import type { PromptInfo, ResourceInfo, ServiceInfo, ToolInfo } from "./types.js";
+import type { PromptInfo, ResourceInfo, ServiceInfo, ToolInfo } from "../types.js";
 
 /** A scope's key in the cache: `store`, or `agent.{id}` (agent ids cannot hold a dot or slash). */
 export type ScopeKey = string;

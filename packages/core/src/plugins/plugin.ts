@@ -1,6 +1,6 @@
-import type { Logger } from "./logger.js";
-import type { MCPStore } from "./mcp-store.js";
-import type { StoreEventName, StoreEvents } from "./store-events.js";
+import type { Logger } from "../logger.js";
+import type { MCPStore } from "../mcp-store.js";
+import type { StoreEventName, StoreEvents } from "../events/store-events.js";
 
 /** Where a plugin's hooks run among the others': `pre` plugins first, then the rest in registration order, then `post`. */
 export type PluginOrder = "pre" | "post";

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import type { GetPromptResult, Prompt, ReadResourceResult, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
-import { ArgumentValidator, assertArgumentsObject, type ArgumentCheck } from "./argument-validator.js";
-import { Catalogue, scopeKeyOf, type ScopeKey } from "./catalogue.js";
+import { ArgumentValidator, assertArgumentsObject, type ArgumentCheck } from "../tools/argument-validator.js";
+import { Catalogue, scopeKeyOf, type ScopeKey } from "../catalogue/catalogue.js";
 import {
   AbortedError,
   ConnectionError,
@@ -14,18 +14,18 @@ import {
   ToolExecutionError,
   ToolNotFoundError,
   ValidationError,
-} from "./errors.js";
-import type { RegistryChange } from "./config-file.js";
-import { disambiguatedToolName, publicToolName } from "./identifiers.js";
-import { expandPlaceholders } from "./placeholders.js";
-import type { Logger } from "./logger.js";
-import type { ResolvedMonitoring } from "./monitoring.js";
-import { ServiceConnection, type FetchedCatalogue } from "./service-connection.js";
-import { ProbeLimiter } from "./probe-limiter.js";
-import { MAX_TIMER_DELAY_MS } from "./backoff.js";
-import { pruneRemovedServices } from "./prune-removed-services.js";
-import { redactServiceConfig, type ServiceConfig } from "./service-config.js";
-import type { ServiceRef, StoreEventBus } from "./store-events.js";
+} from "../errors.js";
+import type { RegistryChange, RegistryPersistence, RegistrySnapshot } from "../config/registry-change.js";
+import { disambiguatedToolName, publicToolName } from "../identifiers.js";
+import { expandPlaceholders } from "../config/placeholders.js";
+import type { Logger } from "../logger.js";
+import type { ResolvedMonitoring } from "../config/monitoring.js";
+import { ServiceConnection, type FetchedCatalogue } from "../connection/service-connection.js";
+import { ProbeLimiter } from "../connection/probe-limiter.js";
+import { MAX_TIMER_DELAY_MS } from "../connection/backoff.js";
+import { pruneRemovedServices } from "../catalogue/prune-removed-services.js";
+import { redactServiceConfig, type ServiceConfig } from "../config/service-config.js";
+import type { ServiceRef, StoreEventBus } from "../events/store-events.js";
 import type {
   CallToolOptions,
   CheckServicesResult,
@@ -37,23 +37,7 @@ import type {
   ToolInfo,
   ToolNameCollision,
   WaitServiceOptions,
-} from "./types.js";
-
-/** Every service config the registry holds, by scope: what a persistence layer stores. */
-export interface RegistrySnapshot {
-  store: ServiceConfig[];
-  agents: Record<string, ServiceConfig[]>;
-}
-
-/**
- * Where the registry keeps its configs between runs (the `mcp.json` file, later Redis). `apply` is called with each
- * change and must resolve only when it is durable; when it rejects, the change is rolled back in memory and the
- * caller gets the error. Changes are given one by one (not as a whole snapshot) so that a store sharing the file with
- * other processes never writes away their changes.
- */
-export interface RegistryPersistence {
-  apply(change: RegistryChange): Promise<void>;
-}
+} from "../types.js";
 
 /** Options of the registry's changing methods. */
 interface ChangeOptions {

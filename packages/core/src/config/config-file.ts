@@ -5,15 +5,9 @@ import { basename, dirname } from "node:path";
 import { applyEdits, modify } from "jsonc-parser";
 import lockfile from "proper-lockfile";
 import { newEntryPath, parseConfigText, serializeEntry, type ParsedConfig } from "./config-format.js";
-import { ConfigFileError, MCPStoreError, ServiceExistsError } from "./errors.js";
-import type { Logger } from "./logger.js";
-import type { ServiceConfig } from "./service-config.js";
-
-/** One change of the registry, as the file applies it. */
-export type RegistryChange =
-  | { kind: "add"; agentId: string | undefined; configs: ServiceConfig[] }
-  | { kind: "remove"; agentId: string | undefined; name: string }
-  | { kind: "replace"; agentId: string | undefined; config: ServiceConfig };
+import { ConfigFileError, MCPStoreError, ServiceExistsError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { RegistryChange } from "./registry-change.js";
 
 const FORMAT = { formattingOptions: { insertSpaces: true, tabSize: 2, eol: "\n" } };
 const WATCH_DEBOUNCE_MS = 50;
