@@ -2,7 +2,7 @@ import { dirname } from "node:path";
 import type { CacheDriver } from "./catalogue/cache-driver.js";
 import { Catalogue } from "./catalogue/catalogue.js";
 import { ConfigFile } from "./config/config-file.js";
-import type { ConfigProblem } from "./config/config-format.js";
+import type { ConfigProblem, ParsedConfig } from "./config/config-format.js";
 import { exportConfig, readEnvFile, resolveConfigPath, validateConfig, type ValidatedConfig } from "./config/config-loader.js";
 import { StoreClosedError, ValidationError } from "./errors.js";
 import { assertAgentId } from "./identifiers.js";
@@ -14,7 +14,9 @@ import { resolveMonitoring, type MonitoringOptions } from "./config/monitoring.j
 import { ServiceContext } from "./service-context.js";
 import type { RegistryPersistence } from "./config/registry-change.js";
 import { ServiceRegistry } from "./registry/service-registry.js";
-import { StoreEventBus, type StoreEventHandler, type StoreEventName } from "./events/store-events.js";
+import { StoreEventBus, type EventReplay, type StoreEventHandler, type StoreEventName, type StoreEventRecord } from "./events/store-events.js";
+import type { DesiredStateDriver } from "./registry/desired-state.js";
+import { MemoryDesiredState } from "./registry/memory-desired-state.js";
 
 /** Options of {@link MCPStore.setupStore}. */
 export interface SetupStoreOptions {
@@ -30,6 +32,13 @@ export interface SetupStoreOptions {
   monitoring?: MonitoringOptions;
   /** Where the catalogue is cached. Default: a {@link MemoryCacheDriver}. */
   cache?: CacheDriver;
+  /**
+   * Where the desired state lives: which services exist, in which scope, with which config (see
+   * {@link DesiredStateDriver}). Default: a {@link MemoryDesiredState}; `@mcpstore/redis` shares one between instances.
+   */
+  desiredState?: DesiredStateDriver;
+  /** Events kept for {@link MCPStore.events} and {@link MCPStore.subscribe} replays. Default 1,000. */
+  eventBufferSize?: number;
   /** Where the store logs. Default: JSON lines on stderr at `LOG_LEVEL` (default `warn`). */
   logger?: Logger;
   /** Time limit of connecting to a service and loading its catalogue, in milliseconds. Default 30,000. */
@@ -56,12 +65,13 @@ export class MCPStore {
   private constructor(
     private readonly registry: ServiceRegistry,
     private readonly catalogue: Catalogue,
-    private readonly events: StoreEventBus,
+    private readonly eventBus: StoreEventBus,
     /** The logger the store writes to. */
     readonly logger: Logger,
+    private readonly desiredState: DesiredStateDriver,
   ) {
     this.storeContext = new ServiceContext(registry, catalogue, undefined);
-    this.plugins = new PluginHost({ events, logger, store: this });
+    this.plugins = new PluginHost({ events: eventBus, logger, store: this });
   }
 
   /** Creates a store. Validates the options; a bad one is a `ValidationError` naming it. */
@@ -84,7 +94,8 @@ export class MCPStore {
     const logger = options.logger ?? createConsoleLogger();
     const configFile = configPath !== undefined ? new ConfigFile(configPath, logger) : undefined;
     const parsed = await configFile?.read();
-    const events = new StoreEventBus(logger);
+    const events = new StoreEventBus(logger, options.eventBufferSize);
+    const desiredState = options.desiredState ?? new MemoryDesiredState();
     const catalogue = new Catalogue(options.cache ?? new MemoryCacheDriver());
     const registry = new ServiceRegistry({
       catalogue,
@@ -92,14 +103,21 @@ export class MCPStore {
       logger,
       monitoring: resolveMonitoring(options.monitoring),
       connectTimeoutMs,
+      desiredState,
       ...(options.persistence ? { persistence: options.persistence } : configFile ? { persistence: configFile } : {}),
       variables: () => ({ ...fileVariables, ...process.env }),
       ...(configPath !== undefined ? { baseDirectory: dirname(configPath) } : {}),
     });
-    const store = new MCPStore(registry, catalogue, events, logger);
+    const store = new MCPStore(registry, catalogue, events, logger, desiredState);
     // Plugins first, so that they see the config file's services being added.
     try {
       for (const plugin of options.plugins ?? []) await store.use(plugin);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    try {
+      await registry.hydrate();
     } catch (error) {
       await store.close();
       throw error;
@@ -109,10 +127,10 @@ export class MCPStore {
       store.configDocument = parsed?.document;
       await store.loadConfig(parsed ? validateConfig(parsed) : { services: [], problems: [], broken: [] }, true);
       configFile.watch(
-        (next) => {
+        (next: ParsedConfig, seq?: number) => {
           store.configDocument = next.document;
           store.configError = undefined;
-          return store.loadConfig(validateConfig(next), false);
+          return store.loadConfig(validateConfig(next), false, seq);
         },
         (error) => {
           store.configError = error.message;
@@ -129,18 +147,16 @@ export class MCPStore {
   private configError: string | undefined;
 
   /** Registers the file's services (first load) or applies the file's new version as a diff. */
-  private async loadConfig(validated: ValidatedConfig, initial: boolean): Promise<void> {
+  private async loadConfig(validated: ValidatedConfig, initial: boolean, seq?: number): Promise<void> {
     this.configProblems = validated.problems;
     for (const problem of validated.problems) {
       this.logger.warn({ path: this.configFile?.path, service: problem.serviceName, agentId: problem.agentId }, problem.message);
     }
     if (!initial) {
-      await this.registry.sync(validated.services, validated.broken);
+      await this.registry.sync(validated.services, validated.broken, seq);
       return;
     }
-    for (const { agentId, config } of validated.services) {
-      await this.registry.add(agentId, [config], { persist: false });
-    }
+    for (const { agentId, config } of validated.services) await this.registry.load(agentId, config);
   }
 
   /**
@@ -172,9 +188,31 @@ export class MCPStore {
     return context;
   }
 
+  /**
+   * The recent events after `since` (a `seq` from an event seen before), from a bounded buffer, so that a client that
+   * reconnects resumes without missing a change; `complete: false` says it missed some and should re-read the state.
+   * Call events (`tool:*`) are not buffered.
+   */
+  events(options: { since?: number } = {}): EventReplay {
+    return this.eventBus.replay(options.since ?? 0);
+  }
+
+  /**
+   * Calls `handler` with every event from now on; with `since`, first with the buffered ones after it (nothing is
+   * missed in between). Returns the unsubscribe function.
+   */
+  subscribe(handler: (record: StoreEventRecord) => void, options: { since?: number } = {}): () => void {
+    return this.eventBus.subscribe(handler, options);
+  }
+
+  /** The store-wide version of the desired state: it grows by one with every accepted change of a service config. */
+  getVersion(): Promise<number> {
+    return this.registry.version();
+  }
+
   /** Subscribes to a store event; returns the unsubscribe function. */
   on<Name extends StoreEventName>(name: Name, handler: StoreEventHandler<Name>): () => void {
-    return this.events.on(name, handler);
+    return this.eventBus.on(name, handler);
   }
 
   /**
@@ -194,7 +232,8 @@ export class MCPStore {
       await this.registry.close();
       await this.plugins.close();
       await this.catalogue.driver.close?.();
-      this.events.clear();
+      await this.desiredState.close?.();
+      this.eventBus.clear();
     })();
     return this.closing;
   }

@@ -110,29 +110,35 @@ export class ServiceContext {
 
   /** Replaces a service's whole config (the name stays), persists it and restarts the service. */
   async updateService(name: string, config: Omit<ServiceConfig, "name"> & { name?: string }): Promise<ServiceInfo> {
-    this.registry.config(this.agentId, name);
-    const parsed = parseServiceConfig({ ...config, name: config.name ?? name }, name);
-    if (!parsed.ok) throw parsed.error;
-    return this.registry.replace(this.agentId, name, parsed.config);
+    return this.registry.update(this.agentId, name, () => {
+      const parsed = parseServiceConfig({ ...config, name: config.name ?? name }, name);
+      if (!parsed.ok) throw parsed.error;
+      return parsed.config;
+    });
   }
 
   /**
    * Changes some fields of a service's config: given fields replace the old ones, `null` removes one. Persists and
-   * restarts the service.
+   * restarts the service. The patch applies to the config as it is when the service's turn comes, so concurrent
+   * patches of different fields all apply.
    */
   async patchService(name: string, patch: Partial<Record<keyof ServiceConfig, unknown>> & Record<string, unknown>): Promise<ServiceInfo> {
-    const current = this.registry.config(this.agentId, name);
-    const merged: Record<string, unknown> = { ...current };
-    for (const [key, value] of Object.entries(patch ?? {})) {
-      if (value === null) delete merged[key];
-      else merged[key] = value;
-    }
-    const parsed = parseServiceConfig({ ...merged, name: patch?.name ?? name }, name);
-    if (!parsed.ok) throw parsed.error;
-    return this.registry.replace(this.agentId, name, parsed.config);
+    return this.registry.update(this.agentId, name, (current) => {
+      const merged: Record<string, unknown> = { ...current };
+      for (const [key, value] of Object.entries(patch ?? {})) {
+        if (value === null) delete merged[key];
+        else merged[key] = value;
+      }
+      const parsed = parseServiceConfig({ ...merged, name: patch?.name ?? name }, name);
+      if (!parsed.ok) throw parsed.error;
+      return parsed.config;
+    });
   }
 
-  /** Stops and forgets a service; its tools leave the catalogue. */
+  /**
+   * Stops and forgets a service. Resolves once its process is gone, the config file is written and no read returns
+   * it; an `addService` of the same name issued meanwhile waits for it.
+   */
   removeService(name: string): Promise<void> {
     return this.registry.remove(this.agentId, name);
   }

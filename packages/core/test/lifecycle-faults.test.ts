@@ -328,7 +328,7 @@ describe("events", () => {
       "reconnecting→healthy",
       "healthy→disconnected",
     ]);
-    expect(events.map((event) => event.reason)).toEqual(["connected", expect.stringMatching(/connection closed/), "reconnected", "stopped"]);
+    expect(events.map((event) => event.reason)).toEqual(["connected", expect.stringMatching(/connection closed/), "reconnected", "removed"]);
   });
 });
 

@@ -54,8 +54,8 @@ describe("adding services", () => {
     await readyFixture(context, "fx");
     await context.removeService("fx");
     expect(seen.map((event) => event.name)).toEqual(["service:added", "tools:refreshed", "service:state-changed", "service:state-changed", "service:removed"]);
-    expect(seen[2]?.payload).toEqual({ serviceName: "fx", previous: "initializing", state: "healthy", reason: "connected" });
-    expect(seen[3]?.payload).toEqual({ serviceName: "fx", previous: "healthy", state: "disconnected", reason: "stopped" });
+    expect(seen[2]?.payload).toEqual({ serviceName: "fx", previous: "initializing", state: "healthy", reason: "connected", seq: expect.any(Number) });
+    expect(seen[3]?.payload).toEqual({ serviceName: "fx", previous: "healthy", state: "disconnected", reason: "removed", seq: expect.any(Number) });
     expect(seen[1]?.payload).toMatchObject({ serviceName: "fx", toolCount: 10, removed: [] });
   });
 });

@@ -23,6 +23,7 @@ import type { ServiceConfig } from "../config/service-config.js";
 import { StdioTransport } from "./stdio-transport.js";
 import type { ServiceRef } from "../events/store-events.js";
 import { createTransport, transportCandidates, type TransportHooks } from "./transports.js";
+import { canTransition } from "./lifecycle.js";
 import type { CallToolOptions, ServiceInfo, ServiceState, TransportKind } from "../types.js";
 
 const CLIENT_INFO = { name: "mcpstore", version: "0.1.0" };
@@ -72,6 +73,8 @@ export interface ServiceConnectionOptions {
   onInfoChange(): void;
   /** Bounds the probes running at once; shared by every service of a store. Default: one of this service's own. */
   probeLimiter?: ProbeLimiter;
+  /** Why the config cannot be used (e.g. a missing variable): the service then never connects and shows why. */
+  blockedReason?: string;
   /** @internal Builds transports (tests pass in-memory ones). Default {@link createTransport}. */
   createTransport?: (config: ServiceConfig, kind: TransportKind, hooks: TransportHooks) => Transport;
 }
@@ -220,9 +223,10 @@ export class ServiceConnection {
     this.setState("unreachable", reason, true);
   }
 
-  /** Starts connecting in the background. */
+  /** Starts connecting in the background (or, when the config cannot be used, turns `unreachable` saying why). */
   start(): void {
-    void this.connect();
+    if (this.options.blockedReason !== undefined) this.failBeforeStart(this.options.blockedReason);
+    else void this.connect();
   }
 
   /** Replaces secrets of this service's config with `***` in a text meant for users. */
@@ -250,6 +254,10 @@ export class ServiceConnection {
       return;
     }
     const previous = this.state;
+    if (!canTransition(previous, state)) {
+      this.options.logger.error({ service: this.config.name, agentId: this.options.ref.agentId, previous, state, reason }, `refused state change ${previous} → ${state}`);
+      return;
+    }
     this.state = state;
     this.options.onStateChange(previous, state, reason);
   }

@@ -1,7 +1,7 @@
 import { MCPStoreError, PluginError, PluginVetoError, StoreClosedError, ValidationError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Plugin, PluginSetupContext, PluginTeardown, ToolCallStartDecision, ToolCallStartPayload } from "./plugin.js";
-import { insertByRank, type HandlerRank, type StoreEventBus, type StoreEventName, type StoreEvents } from "../events/store-events.js";
+import { insertByRank, type EventPayload, type HandlerRank, type StoreEventBus, type StoreEventName, type StoreEvents } from "../events/store-events.js";
 
 const HOOK_NAMES: readonly StoreEventName[] = [
   "service:added",
@@ -107,7 +107,7 @@ export class PluginHost {
    * the arguments to send. A veto is a {@link PluginVetoError}; a hook that throws, a {@link PluginError}; rewritten
    * arguments that fail the tool's schema, a `ValidationError` naming the plugin.
    */
-  private async runCallStart(payload: StoreEvents["tool:call-start"], check: (args: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
+  private async runCallStart(payload: EventPayload<"tool:call-start">, check: (args: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
     let args = payload.arguments;
     const context = {
       serviceName: payload.serviceName,

@@ -9,7 +9,7 @@ export type PluginOrder = "pre" | "post";
 export type Awaitable<T> = T | Promise<T>;
 
 /** What a `tool:call-start` hook sees: the call, with its arguments frozen (return new ones to change them). */
-export type ToolCallStartPayload = Readonly<Omit<StoreEvents["tool:call-start"], "arguments">> & {
+export type ToolCallStartPayload = Readonly<Omit<StoreEvents["tool:call-start"], "arguments" | "seq">> & {
   readonly arguments: Readonly<Record<string, unknown>>;
 };
 

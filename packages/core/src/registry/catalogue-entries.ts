@@ -1,0 +1,55 @@
+/** Turns what a server listed into the read model's entries: tools named `{service}_{tool}` without collisions. */
+import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
+import { disambiguatedToolName, publicToolName } from "../identifiers.js";
+import type { Logger } from "../logger.js";
+import type { PromptInfo, ResourceInfo, ToolInfo, ToolNameCollision } from "../types.js";
+
+/**
+ * Names a service's tools in its scope: `{service}_{tool}`, or a disambiguated name when another service of the scope
+ * already has it (`taken`), which is then reported as a collision and logged.
+ */
+export function nameTools(
+  serviceName: string,
+  tools: Tool[],
+  taken: Set<string>,
+  logger: Logger,
+  agentId: string | undefined,
+): { tools: ToolInfo[]; collisions: ToolNameCollision[] } {
+  const collisions: ToolNameCollision[] = [];
+  const named = tools.map((tool) => {
+    const wanted = publicToolName(serviceName, tool.name);
+    let name = wanted;
+    if (taken.has(name)) {
+      name = disambiguatedToolName(serviceName, tool.name);
+      collisions.push({ tool: tool.name, wanted, name });
+      logger.warn({ service: serviceName, agentId, tool: tool.name, wanted, name }, `tool name ${wanted} is taken in this scope; ${tool.name} is available as ${name}`);
+    }
+    taken.add(name);
+    return toToolInfo(serviceName, name, tool);
+  });
+  return { tools: named, collisions };
+}
+
+export function toToolInfo(serviceName: string, name: string, tool: Tool): ToolInfo {
+  const info: ToolInfo = { name, originalName: tool.name, serviceName, inputSchema: tool.inputSchema };
+  if (tool.title !== undefined) info.title = tool.title;
+  if (tool.description !== undefined) info.description = tool.description;
+  if (tool.outputSchema !== undefined) info.outputSchema = tool.outputSchema;
+  if (tool.annotations !== undefined) info.annotations = tool.annotations;
+  return info;
+}
+
+export function toResourceInfo(serviceName: string, resource: Resource): ResourceInfo {
+  const info: ResourceInfo = { uri: resource.uri, name: resource.name, serviceName };
+  if (resource.title !== undefined) info.title = resource.title;
+  if (resource.description !== undefined) info.description = resource.description;
+  if (resource.mimeType !== undefined) info.mimeType = resource.mimeType;
+  return info;
+}
+
+export function toPromptInfo(serviceName: string, prompt: Prompt): PromptInfo {
+  const info: PromptInfo = { name: publicToolName(serviceName, prompt.name), originalName: prompt.name, serviceName };
+  if (prompt.description !== undefined) info.description = prompt.description;
+  if (prompt.arguments !== undefined) info.arguments = prompt.arguments.map((argument) => ({ ...argument }));
+  return info;
+}

@@ -1,0 +1,251 @@
+/**
+ * The one owner of one service (a name in a scope): its config as applied here, its connection (and so its process),
+ * its lifecycle state and its entries in the read model. The registry runs every operation on the service (add,
+ * update, remove, restart, file sync, close) through the owner's {@link SerialQueue}, one at a time and in order; the
+ * owner's methods below assume the queue is held. Callbacks from a connection that is no longer the owner's are
+ * ignored, so no stale event or catalogue write comes from an old process.
+ */
+import type { Catalogue, ScopeKey } from "../catalogue/catalogue.js";
+import type { ServiceConfig } from "../config/service-config.js";
+import { redactServiceConfig } from "../config/service-config.js";
+import type { FetchedCatalogue, ServiceConnection } from "../connection/service-connection.js";
+import { AbortedError, ServiceUnavailableError, TimeoutError } from "../errors.js";
+import type { ServiceRef, StoreEventBus } from "../events/store-events.js";
+import type { Logger } from "../logger.js";
+import type { ServiceInfo, ServiceState, ToolInfo, ToolNameCollision } from "../types.js";
+import { canTransition } from "../connection/lifecycle.js";
+import { SerialQueue } from "./serial-queue.js";
+
+/** How the owner gets a connection and hands over what it fetched; provided by the registry. */
+export interface ServiceOwnerOptions {
+  ref: ServiceRef;
+  scope: ScopeKey;
+  catalogue: Catalogue;
+  events: StoreEventBus;
+  logger: Logger;
+  /** A connection for `config` whose callbacks go to `owner`; not started. */
+  createConnection(owner: ServiceOwner, config: ServiceConfig): ServiceConnection;
+  /** Names and stores a catalogue the owner's current connection fetched. */
+  storeCatalogue(owner: ServiceOwner, fetched: FetchedCatalogue): Promise<void>;
+}
+
+/** Limits of a wait for the service to be callable. */
+export interface CallableLimits {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const nowIso = () => new Date().toISOString();
+
+export class ServiceOwner {
+  /** Every operation on this service runs through here, in order. */
+  readonly queue = new SerialQueue();
+  readonly ref: ServiceRef;
+  readonly scope: ScopeKey;
+  /** The config applied here (placeholders kept); `undefined` while the service does not exist. */
+  config: ServiceConfig | undefined;
+  /** The live connection; `undefined` while stopped or between the old and the new one of a restart. */
+  connection: ServiceConnection | undefined;
+  state: ServiceState = "initializing";
+  addedAt = "";
+  stateChangedAt = "";
+  tools: ToolInfo[] = [];
+  collisions: ToolNameCollision[] = [];
+  /** Sequence number of this service's last change written to the config file (older file snapshots are ignored). */
+  lastFileSeq = -1;
+  /** Set while a restart swaps connections: calls that arrive meanwhile wait for the new one. */
+  private swapping: Promise<void> | undefined;
+  /** Set when the store closes: no connection starts afterwards. */
+  private closed = false;
+
+  constructor(private readonly options: ServiceOwnerOptions) {
+    this.ref = options.ref;
+    this.scope = options.scope;
+  }
+
+  get name(): string {
+    return this.ref.serviceName;
+  }
+
+  /** True when `connection` is the owner's current one (callbacks of any other are ignored). */
+  owns(connection: ServiceConnection): boolean {
+    return this.connection === connection;
+  }
+
+  /** Creates the service: records it in the read model, announces it, and starts connecting. */
+  install(config: ServiceConfig): ServiceInfo {
+    const now = nowIso();
+    this.config = config;
+    this.addedAt = now;
+    this.stateChangedAt = now;
+    this.state = "initializing";
+    this.tools = [];
+    this.collisions = [];
+    this.startConnection(config);
+    const info = this.info();
+    this.writeInfo(info);
+    // Empty lists now, so that the catalogue lists services' tools in the order the services were added.
+    void this.options.catalogue.writeCatalogue(this.scope, this.name, { tools: [], resources: [], prompts: [] });
+    this.options.events.emit("service:added", { ...this.ref, service: info });
+    return info;
+  }
+
+  /**
+   * Stops the running connection (and process) completely, then starts one with `config`. The service shows
+   * `initializing` from the start, and calls that arrive meanwhile wait for the new connection.
+   */
+  async restart(config: ServiceConfig, reason: string): Promise<ServiceInfo> {
+    let done!: () => void;
+    this.swapping = new Promise<void>((resolve) => (done = resolve));
+    try {
+      this.config = config;
+      this.transition("initializing", reason);
+      const old = this.connection;
+      this.connection = undefined;
+      // One process at a time: the old one is gone before the new one starts.
+      await old?.close();
+      this.startConnection(config);
+      this.writeInfo();
+    } finally {
+      this.swapping = undefined;
+      done();
+    }
+    return this.info();
+  }
+
+  /** Stops the connection (and process); the service ends `disconnected`. */
+  async stop(reason: string): Promise<void> {
+    this.transition("disconnected", reason);
+    const old = this.connection;
+    this.connection = undefined;
+    await old?.close();
+  }
+
+  /** Stops the service and deletes it from the read model; the registry then forgets it. */
+  async uninstall(): Promise<void> {
+    await this.stop("removed");
+    await this.options.catalogue.removeService(this.scope, this.name);
+    this.config = undefined;
+    this.tools = [];
+    this.collisions = [];
+  }
+
+  /**
+   * For the store's close: stops the service now, outside the queue, and makes sure no operation still under way
+   * starts another connection.
+   */
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    if (this.config !== undefined) await this.stop("stopped");
+  }
+
+  private startConnection(config: ServiceConfig): void {
+    if (this.closed) return;
+    const connection = this.options.createConnection(this, config);
+    this.connection = connection;
+    connection.start();
+  }
+
+  /**
+   * Moves the service to `state` if the lifecycle table allows it, records it in the read model and emits
+   * `service:state-changed`. Staying in the same state only refreshes the read model.
+   */
+  transition(state: ServiceState, reason: string | undefined): void {
+    const previous = this.state;
+    if (previous === state) {
+      this.writeInfo();
+      return;
+    }
+    if (!canTransition(previous, state)) {
+      this.options.logger.error({ service: this.name, agentId: this.ref.agentId, previous, state, reason }, `refused state change ${previous} → ${state}`);
+      return;
+    }
+    this.state = state;
+    this.stateChangedAt = nowIso();
+    this.writeInfo();
+    const level = state === "unreachable" || state === "reconnecting" || state === "degraded" ? "warn" : "info";
+    this.options.logger[level](
+      { service: this.name, agentId: this.ref.agentId, previous, state, ...(reason ? { reason } : {}) },
+      `service ${this.name} is ${state}`,
+    );
+    this.options.events.emit("service:state-changed", { ...this.ref, previous, state, ...(reason !== undefined ? { reason } : {}) });
+  }
+
+  /** The connection a call should use: waits (within the call's limits) while a restart swaps connections. */
+  callable(limits: CallableLimits = {}): ServiceConnection | Promise<ServiceConnection> {
+    if (this.swapping === undefined && this.connection !== undefined) return this.connection;
+    return this.callableAfterSwap(limits);
+  }
+
+  private async callableAfterSwap(limits: CallableLimits): Promise<ServiceConnection> {
+    if (this.swapping) await withinLimits(this.swapping, limits, this.ref);
+    if (!this.connection) {
+      throw new ServiceUnavailableError({
+        ...this.ref,
+        message: `Service "${this.name}" is ${this.state}`,
+        details: { state: this.state },
+      });
+    }
+    return this.connection;
+  }
+
+  /** Writes the service's info to the read model (never throws: the catalogue logs and retries failed writes). */
+  writeInfo(info: ServiceInfo = this.info()): void {
+    if (this.config === undefined) return;
+    this.options.catalogue.writeService(this.scope, info).catch((error: unknown) =>
+      this.options.logger.warn({ service: this.name, error: (error as Error).message }, "writing the service info failed"),
+    );
+  }
+
+  /** The public, secret-free description of the service. */
+  info(): ServiceInfo {
+    const connection = this.connection;
+    const config = this.config!;
+    const info: ServiceInfo = {
+      name: this.name,
+      state: this.state,
+      transport: connection?.transportKind ?? (config.url === undefined ? "stdio" : config.transport ?? "streamable-http"),
+      config: redactServiceConfig(config),
+      toolCount: this.tools.length,
+      attempts: connection?.attempts ?? 0,
+      stateChangedAt: this.stateChangedAt,
+      addedAt: this.addedAt,
+      toolNameCollisions: this.collisions,
+    };
+    if (this.ref.agentId !== undefined) info.agentId = this.ref.agentId;
+    if (connection) Object.assign(info, connection.lifecycleInfo());
+    return info;
+  }
+
+  /** Hands a fetched catalogue to the registry, if it comes from the current connection. */
+  async receiveCatalogue(connection: ServiceConnection, fetched: FetchedCatalogue): Promise<void> {
+    if (!this.owns(connection) || this.config === undefined) return;
+    await this.options.storeCatalogue(this, fetched);
+  }
+}
+
+/** Waits for `promise`, or rejects when the limits run out first. */
+async function withinLimits(promise: Promise<void>, limits: CallableLimits, ref: ServiceRef): Promise<void> {
+  const { timeoutMs, signal } = limits;
+  if (timeoutMs === undefined && signal === undefined) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([
+      promise,
+      new Promise<never>((_resolve, reject) => {
+        if (timeoutMs !== undefined) {
+          timer = setTimeout(() => reject(new TimeoutError({ ...ref, message: `Service "${ref.serviceName}" is still restarting after ${timeoutMs} ms` })), timeoutMs);
+        }
+        if (signal) {
+          onAbort = () => reject(new AbortedError({ ...ref, message: `Waiting for "${ref.serviceName}" to restart was aborted` }));
+          if (signal.aborted) onAbort();
+          else signal.addEventListener("abort", onAbort, { once: true });
+        }
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
+}
