@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CacheDriver, JsonValue } from "./catalogue/cache-driver.js";
+import type { ServiceConfig } from "./config/service-config.js";
+import type { DesiredStateDriver, DesiredStateEvent } from "./registry/desired-state.js";
 
 /**
  * The conformance suite every {@link CacheDriver} must pass. Call it inside a vitest test file:
@@ -110,6 +112,131 @@ export function runCacheDriverConformance(label: string, createDriver: () => Cac
       expect(keys).toHaveLength(200);
       const values = await driver.getMany<{ index: number }>(Array.from({ length: 200 }, (_, index) => `many/${index}`));
       expect(values.map((value) => value?.index)).toEqual(Array.from({ length: 200 }, (_, index) => index));
+    });
+  });
+}
+
+/**
+ * The conformance suite every {@link DesiredStateDriver} must pass. Call it inside a vitest test file:
+ *
+ * ```ts
+ * runDesiredStateDriverConformance("memory", () => new MemoryDesiredState());
+ * ```
+ *
+ * `createDriver` must return an empty driver each time (use a fresh namespace for shared backends). Change feeds of
+ * shared drivers may deliver asynchronously: the suite waits (up to `feedTimeoutMs`, default 2 s) for events.
+ */
+export function runDesiredStateDriverConformance(
+  label: string,
+  createDriver: () => DesiredStateDriver | Promise<DesiredStateDriver>,
+  options: { feedTimeoutMs?: number } = {},
+): void {
+  const feedTimeoutMs = options.feedTimeoutMs ?? 2_000;
+  const config = (name: string, extra: Record<string, unknown> = {}): ServiceConfig => ({ name, url: `http://127.0.0.1:9/${name}`, ...extra });
+  const collect = (driver: DesiredStateDriver) => {
+    const events: DesiredStateEvent[] = [];
+    const off = driver.subscribe((event) => events.push(event));
+    const waitFor = async (count: number) => {
+      const deadline = Date.now() + feedTimeoutMs;
+      while (events.length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      return events;
+    };
+    return { events, off, waitFor };
+  };
+
+  describe(`DesiredStateDriver conformance: ${label}`, () => {
+    let driver: DesiredStateDriver;
+    beforeEach(async () => {
+      driver = await createDriver();
+    });
+    afterEach(async () => {
+      await driver.close?.();
+    });
+
+    it("has a name, starts empty at version 0", async () => {
+      expect(driver.name.length).toBeGreaterThan(0);
+      expect(await driver.version()).toBe(0);
+      expect(await driver.load()).toEqual({ version: 0, services: [] });
+      expect(await driver.get(undefined, "missing")).toBeUndefined();
+    });
+
+    it("stores configs per scope, placeholders and unknown fields as given", async () => {
+      const store = config("a", { headers: { Authorization: "Bearer ${TOKEN}" }, description: "kept", tags: ["x"] });
+      const agent = config("a", { env: { KEY: "${KEY:-none}" } });
+      await driver.apply([{ op: "put", config: store }]);
+      await driver.apply([{ op: "put", agentId: "alice", config: agent }]);
+      expect(await driver.get(undefined, "a")).toEqual(store);
+      expect(await driver.get("alice", "a")).toEqual(agent);
+      expect(await driver.get("bob", "a")).toBeUndefined();
+      const { services } = await driver.load();
+      expect(services).toHaveLength(2);
+      expect(services.find((service) => service.agentId === "alice")?.config).toEqual(agent);
+      expect(services.find((service) => service.agentId === undefined)?.config).toEqual(store);
+    });
+
+    it("increments the version by exactly one per accepted apply, however many changes it holds", async () => {
+      expect((await driver.apply([{ op: "put", config: config("a") }, { op: "put", config: config("b") }])).version).toBe(1);
+      expect((await driver.apply([{ op: "delete", name: "a" }])).version).toBe(2);
+      expect(await driver.version()).toBe(2);
+      expect((await driver.load()).version).toBe(2);
+    });
+
+    it("checks preconditions atomically: a failed one applies nothing and keeps the version", async () => {
+      await driver.apply([{ op: "put", config: config("a") }]);
+      await expect(driver.apply([{ op: "put", config: config("b") }, { op: "put", config: config("a"), expect: "absent" }])).rejects.toMatchObject({
+        code: "SERVICE_EXISTS",
+      });
+      await expect(driver.apply([{ op: "delete", name: "zzz", expect: "present" }])).rejects.toMatchObject({ code: "SERVICE_NOT_FOUND" });
+      await expect(driver.apply([{ op: "put", config: config("zzz"), expect: "present" }])).rejects.toMatchObject({ code: "SERVICE_NOT_FOUND" });
+      expect(await driver.get(undefined, "b")).toBeUndefined();
+      expect(await driver.version()).toBe(1);
+      // A precondition sees the changes before it in the same apply.
+      await driver.apply([{ op: "delete", name: "a", expect: "present" }, { op: "put", config: config("a"), expect: "absent" }]);
+      expect(await driver.version()).toBe(2);
+    });
+
+    it("keeps copies: changing a value after apply, or one it returned, changes nothing stored", async () => {
+      const value = config("a", { env: { A: "1" } });
+      await driver.apply([{ op: "put", config: value }]);
+      value.env!.A = "changed";
+      const read = (await driver.get(undefined, "a"))!;
+      try {
+        read.env!.A = "changed too";
+      } catch {
+        // frozen values are fine
+      }
+      expect((await driver.get(undefined, "a"))?.env).toEqual({ A: "1" });
+      expect((await driver.load()).services[0]?.config.env).toEqual({ A: "1" });
+    });
+
+    it("delivers every accepted change once, in version order, with its origin, until unsubscribed", async () => {
+      const feed = collect(driver);
+      await driver.apply([{ op: "put", config: config("a") }], { origin: "me" });
+      await driver.apply([{ op: "put", agentId: "alice", config: config("b") }], { origin: "other" });
+      await driver.apply([{ op: "delete", name: "missing", expect: "present" }]).catch(() => undefined);
+      await driver.apply([{ op: "delete", name: "a" }]);
+      const events = await feed.waitFor(3);
+      expect(events.map((event) => event.version)).toEqual([1, 2, 3]);
+      expect(events.map((event) => event.origin)).toEqual(["me", "other", undefined]);
+      expect(events[1]?.changes).toEqual([{ op: "put", agentId: "alice", config: config("b") }]);
+      feed.off();
+      await driver.apply([{ op: "put", config: config("c") }]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(events).toHaveLength(3);
+    });
+
+    it("gives concurrent applies distinct, consecutive versions and loses none of them", async () => {
+      const results = await Promise.all(Array.from({ length: 50 }, (_, index) => driver.apply([{ op: "put", config: config(`s${index}`) }])));
+      expect(results.map((result) => result.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, index) => index + 1));
+      expect((await driver.load()).services).toHaveLength(50);
+    });
+
+    it("lets exactly one of two concurrent creates of one name win", async () => {
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, index) => driver.apply([{ op: "put", config: config("race", { description: String(index) }), expect: "absent" }])),
+      );
+      expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(1);
+      expect(await driver.version()).toBe(1);
     });
   });
 }

@@ -8,9 +8,26 @@ export function captureLogger(): Logger & { entries: Array<{ level: string; mess
   return { entries, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
+/**
+ * Every state change the test stores of this file emitted (`previous→state`), and every change a connection or an
+ * owner refused as not in the lifecycle table: what the lifecycle walk checks.
+ */
+export const observedTransitions = new Set<string>();
+export const refusedTransitions: string[] = [];
+
 /** A store with a quiet, capturing logger; closed by the caller. */
-export function createTestStore(options: SetupStoreOptions = {}) {
-  return MCPStore.setupStore({ mcpConfigFile: false, logger: captureLogger(), ...options });
+export async function createTestStore(options: SetupStoreOptions = {}) {
+  const logger = options.logger ?? captureLogger();
+  const refusing: Logger = {
+    ...logger,
+    error: (fields, message) => {
+      if (message.startsWith("refused state change")) refusedTransitions.push(message);
+      logger.error(fields, message);
+    },
+  };
+  const store = await MCPStore.setupStore({ mcpConfigFile: false, ...options, logger: refusing });
+  store.on("service:state-changed", (event) => observedTransitions.add(`${event.previous}→${event.state}`));
+  return store;
 }
 
 /** What to close after the current test (stores, fixtures); drained in reverse order after each test. */

@@ -9,8 +9,9 @@ import {
   type ServiceContext,
   type ServiceState,
   type StoreEvents,
+  LIFECYCLE,
 } from "../src/index.js";
-import { cleanups, createTestStore, storeWith, text } from "./helpers.js";
+import { cleanups, createTestStore, observedTransitions, refusedTransitions, storeWith, text } from "./helpers.js";
 
 // Fault tests against real processes: each misbehaving fixture, and what the store makes of it.
 
@@ -349,5 +350,20 @@ describe("a call while its service is connecting", () => {
     started = Date.now();
     await expect(context.callTool(tool, { text: "x" }, { signal: controller.signal })).rejects.toSatisfy(AbortedError.isInstance);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+// Last in this file: every transition the fault tests above made the store emit is one the lifecycle table allows.
+describe("the lifecycle table", () => {
+  it("holds every transition emitted under the fault fixtures, and nothing was refused", () => {
+    const transitions = [...observedTransitions].sort();
+    expect(transitions.length).toBeGreaterThanOrEqual(8);
+    const missing = transitions.filter((transition) => {
+      const [from, to] = transition.split("→") as [ServiceState, ServiceState];
+      return !LIFECYCLE[from].includes(to);
+    });
+    expect(missing).toEqual([]);
+    expect(refusedTransitions).toEqual([]);
+    console.log(`lifecycle transitions seen under faults: ${transitions.join(", ")}`);
   });
 });

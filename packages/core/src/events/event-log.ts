@@ -6,7 +6,7 @@ export class EventLog {
   private next = 0;
   private count = 0;
 
-  constructor(private readonly capacity: number) {
+  constructor(capacity: number) {
     this.ring = new Array<StoreEventRecord | undefined>(Math.max(1, capacity));
   }
 

@@ -1,7 +1,12 @@
-/** Turns what a server listed into the read model's entries: tools named `{service}_{tool}` without collisions. */
+/** Turns what a server listed into the read model's entries (tools named `{service}_{tool}` without collisions) and stores them. */
 import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { disambiguatedToolName, publicToolName } from "../identifiers.js";
+import type { Catalogue } from "../catalogue/catalogue.js";
+import type { FetchedCatalogue } from "../connection/service-connection.js";
+import type { StoreEventBus } from "../events/store-events.js";
 import type { Logger } from "../logger.js";
+import type { ScopeState } from "./owner-directory.js";
+import type { ServiceOwner } from "./service-owner.js";
 import type { PromptInfo, ResourceInfo, ToolInfo, ToolNameCollision } from "../types.js";
 
 /**
@@ -52,4 +57,46 @@ export function toPromptInfo(serviceName: string, prompt: Prompt): PromptInfo {
   if (prompt.description !== undefined) info.description = prompt.description;
   if (prompt.arguments !== undefined) info.arguments = prompt.arguments.map((argument) => ({ ...argument }));
   return info;
+}
+
+/** What {@link storeFetchedCatalogue} writes to. */
+export interface CatalogueTarget {
+  scope: ScopeState;
+  existing(state: ScopeState): Iterable<ServiceOwner>;
+  catalogue: Catalogue;
+  events: StoreEventBus;
+  logger: Logger;
+}
+
+/**
+ * Names a service's fetched tools (collision-free in its scope), writes them to the read model, updates the call
+ * routes and emits `tools:refreshed`. New tools are routable before they are listed; dropped ones stay routable
+ * until they are no longer listed.
+ */
+export async function storeFetchedCatalogue(owner: ServiceOwner, fetched: FetchedCatalogue, target: CatalogueTarget): Promise<void> {
+  const { scope, catalogue } = target;
+  const taken = new Set<string>();
+  for (const other of target.existing(scope)) if (other !== owner) for (const tool of other.tools) taken.add(tool.name);
+  const { tools, collisions } = nameTools(owner.name, fetched.tools, taken, target.logger, owner.ref.agentId);
+  const previous = owner.tools;
+  owner.tools = tools;
+  owner.collisions = collisions;
+  scope.routes.rebuild(target.existing(scope), { owner, tools: previous });
+  await Promise.all([
+    catalogue.writeCatalogue(owner.scope, owner.name, {
+      tools,
+      resources: fetched.resources.map((resource) => toResourceInfo(owner.name, resource)),
+      prompts: fetched.prompts.map((prompt) => toPromptInfo(owner.name, prompt)),
+    }),
+    catalogue.writeService(owner.scope, owner.info()),
+  ]);
+  scope.routes.rebuild(target.existing(scope));
+  const previousNames = new Set(previous.map((tool) => tool.name));
+  const names = new Set(tools.map((tool) => tool.name));
+  target.events.emit("tools:refreshed", {
+    ...owner.ref,
+    toolCount: tools.length,
+    added: [...names].filter((name) => !previousNames.has(name)),
+    removed: [...previousNames].filter((name) => !names.has(name)),
+  });
 }

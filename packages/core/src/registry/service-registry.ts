@@ -9,28 +9,27 @@
  * runtime and the read model.
  */
 import { randomUUID } from "node:crypto";
-import { isAbsolute, resolve } from "node:path";
 import type { GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
 import { Catalogue, scopeKeyOf, type ScopeKey } from "../catalogue/catalogue.js";
 import { pruneRemovedServices } from "../catalogue/prune-removed-services.js";
 import type { ResolvedMonitoring } from "../config/monitoring.js";
-import { expandPlaceholders } from "../config/placeholders.js";
 import type { RegistryChange, RegistryPersistence, RegistrySnapshot } from "../config/registry-change.js";
 import type { ServiceConfig } from "../config/service-config.js";
 import { MAX_TIMER_DELAY_MS } from "../connection/backoff.js";
 import { ProbeLimiter } from "../connection/probe-limiter.js";
-import { ServiceConnection, type FetchedCatalogue } from "../connection/service-connection.js";
-import { MCPStoreError, ServiceExistsError, ServiceNotFoundError, StoreClosedError, ValidationError } from "../errors.js";
-import type { StoreEventBus } from "../events/store-events.js";
+import { StoreClosedError, ValidationError } from "../errors.js";
+import type { ServiceRef, StoreEventBus } from "../events/store-events.js";
 import type { Logger } from "../logger.js";
 import { ArgumentValidator } from "../tools/argument-validator.js";
 import type { CallToolOptions, CheckServicesResult, ServiceInfo, ToolCallResult, ToolInfo, WaitServiceOptions } from "../types.js";
-import { callLimits, callRoutedTool } from "./call-tool.js";
-import { nameTools, toPromptInfo, toResourceInfo } from "./catalogue-entries.js";
+import { callRoutedTool } from "./call-tool.js";
+import { createServiceConnection } from "./connection-factory.js";
+import { checkServices, getPrompt, readResource, type RequestTarget } from "./service-requests.js";
+import { storeFetchedCatalogue } from "./catalogue-entries.js";
 import type { DesiredChange, DesiredStateDriver, DesiredStateEvent } from "./desired-state.js";
 import { lockAll } from "./serial-queue.js";
+import { exists, notFound, OwnerDirectory, type ScopeState } from "./owner-directory.js";
 import { ServiceOwner } from "./service-owner.js";
-import { ToolRoutes } from "./tool-routes.js";
 import { waitForState } from "./wait-for-state.js";
 
 /** Options of the registry's changing methods. */
@@ -58,20 +57,11 @@ export interface ServiceRegistryOptions {
   variables?: () => Record<string, string | undefined>;
 }
 
-interface ScopeState {
-  agentId: string | undefined;
-  /** Owners by service name: those of existing services, and those with operations under way. */
-  owners: Map<string, ServiceOwner>;
-  routes: ToolRoutes;
-}
-
 /** How long {@link ServiceRegistry.close} waits for operations under way before it returns anyway. */
 const CLOSE_DRAIN_MS = 5_000;
-const where = (agentId: string | undefined) => (agentId === undefined ? "the store scope" : `agent "${agentId}"`);
-const refContext = (agentId: string | undefined, serviceName: string) => ({ serviceName, ...(agentId !== undefined ? { agentId } : {}) });
 
 export class ServiceRegistry {
-  private readonly scopes = new Map<ScopeKey, ScopeState>();
+  private readonly directory: OwnerDirectory;
   private readonly validator: ArgumentValidator;
   /** Bounds the health probes of all services at once (`monitoring.maxConcurrentProbes`). */
   private readonly probeLimiter: ProbeLimiter;
@@ -90,7 +80,35 @@ export class ServiceRegistry {
     this.validator = new ArgumentValidator((toolName, message) =>
       options.logger.warn({ tool: toolName, error: message }, "tool input schema does not compile; only the object shape is checked"),
     );
+    this.directory = new OwnerDirectory((ref, scope) => this.createOwner(ref, scope));
     this.unsubscribeDesired = options.desiredState.subscribe((event) => this.onDesiredChange(event));
+  }
+
+  private createOwner(ref: ServiceRef, scope: ScopeKey): ServiceOwner {
+    return new ServiceOwner({
+      ref,
+      scope,
+      catalogue: this.catalogue,
+      events: this.options.events,
+      logger: this.options.logger,
+      createConnection: (owner, config) =>
+        createServiceConnection(owner, config, {
+          monitoring: this.options.monitoring,
+          logger: this.options.logger,
+          connectTimeoutMs: this.options.connectTimeoutMs,
+          probeLimiter: this.probeLimiter,
+          ...(this.options.baseDirectory !== undefined ? { baseDirectory: this.options.baseDirectory } : {}),
+          ...(this.options.variables ? { variables: this.options.variables } : {}),
+        }),
+      storeCatalogue: (owner, fetched) =>
+        storeFetchedCatalogue(owner, fetched, {
+          scope: this.scope(owner.ref.agentId),
+          existing: (state) => this.existing(state),
+          catalogue: this.catalogue,
+          events: this.options.events,
+          logger: this.options.logger,
+        }),
+    });
   }
 
   private get catalogue(): Catalogue {
@@ -102,67 +120,25 @@ export class ServiceRegistry {
   }
 
   private scope(agentId: string | undefined): ScopeState {
-    const key = scopeKeyOf(agentId);
-    let state = this.scopes.get(key);
-    if (!state) this.scopes.set(key, (state = { agentId, owners: new Map(), routes: new ToolRoutes(agentId) }));
-    return state;
+    return this.directory.scope(agentId);
   }
 
-  /** The owner of a name, created on first use (it exists while the service does or while operations are queued). */
-  private ownerFor(agentId: string | undefined, name: string): ServiceOwner {
-    const state = this.scope(agentId);
-    let owner = state.owners.get(name);
-    if (!owner) {
-      owner = new ServiceOwner({
-        ref: agentId === undefined ? { serviceName: name } : { serviceName: name, agentId },
-        scope: scopeKeyOf(agentId),
-        catalogue: this.catalogue,
-        events: this.options.events,
-        logger: this.options.logger,
-        createConnection: (forOwner, config) => this.createConnection(forOwner, config),
-        storeCatalogue: (forOwner, fetched) => this.storeCatalogue(forOwner, fetched),
-      });
-      state.owners.set(name, owner);
-    }
-    return owner;
-  }
-
-  /** Forgets an owner once its service is gone and nothing is queued on it. */
-  private retire(owner: ServiceOwner): void {
-    if (owner.config !== undefined || owner.queue.size > 0) return;
-    const state = this.scopes.get(owner.scope);
-    if (state?.owners.get(owner.name) === owner) state.owners.delete(owner.name);
-  }
-
-  /** Runs `work` with the owner's queue held; the owner is retired afterwards if the service is gone. */
-  private async withOwner<T>(agentId: string | undefined, name: string, work: (owner: ServiceOwner) => Promise<T>): Promise<T> {
-    const owner = this.ownerFor(agentId, name);
-    try {
-      return await owner.queue.run(async () => {
-        this.assertOpen();
-        return work(owner);
-      });
-    } finally {
-      this.retire(owner);
-    }
-  }
-
-  private *existing(state: ScopeState | undefined): Iterable<ServiceOwner> {
-    if (state) for (const owner of state.owners.values()) if (owner.config !== undefined) yield owner;
+  private existing(state: ScopeState | undefined): Iterable<ServiceOwner> {
+    return this.directory.existing(state);
   }
 
   private present(agentId: string | undefined, serviceName: string): ServiceOwner {
-    const owner = this.scopes.get(scopeKeyOf(agentId))?.owners.get(serviceName);
-    if (owner?.config === undefined) throw this.notFound(agentId, serviceName);
+    const owner = this.directory.find(agentId, serviceName);
+    if (owner?.config === undefined) throw notFound(agentId, serviceName);
     return owner;
   }
 
-  private notFound(agentId: string | undefined, serviceName: string): ServiceNotFoundError {
-    return new ServiceNotFoundError({ ...refContext(agentId, serviceName), message: `No service "${serviceName}" in ${where(agentId)}` });
-  }
-
-  private exists(agentId: string | undefined, serviceName: string): ServiceExistsError {
-    return new ServiceExistsError({ ...refContext(agentId, serviceName), message: `A service named "${serviceName}" already exists in ${where(agentId)}` });
+  /** Runs `work` with the owner's queue held (the store still open); the owner is retired afterwards if it is gone. */
+  private withOwner<T>(agentId: string | undefined, name: string, work: (owner: ServiceOwner) => Promise<T>): Promise<T> {
+    return this.directory.withOwner(agentId, name, (owner) => {
+      this.assertOpen();
+      return work(owner);
+    });
   }
 
   // ---- changes -----------------------------------------------------------------------------------------------------
@@ -195,12 +171,12 @@ export class ServiceRegistry {
     this.assertOpen();
     const names = configs.map((config) => config.name);
     const repeated = names.find((name, index) => names.indexOf(name) !== index);
-    if (repeated !== undefined) throw this.exists(agentId, repeated);
-    const owners = names.map((name) => this.ownerFor(agentId, name));
+    if (repeated !== undefined) throw exists(agentId, repeated);
+    const owners = names.map((name) => this.directory.ownerFor(agentId, name));
     const release = await lockAll(owners.map((owner) => ({ key: owner.name, queue: owner.queue })));
     try {
       this.assertOpen();
-      for (const owner of owners) if (owner.config !== undefined) throw this.exists(agentId, owner.name);
+      for (const owner of owners) if (owner.config !== undefined) throw exists(agentId, owner.name);
       await this.commit(
         owners,
         { kind: "add", agentId, configs },
@@ -211,7 +187,7 @@ export class ServiceRegistry {
       return owners.map((owner, index) => owner.install(configs[index]!));
     } finally {
       release();
-      for (const owner of owners) this.retire(owner);
+      for (const owner of owners) this.directory.retire(owner);
     }
   }
 
@@ -222,7 +198,7 @@ export class ServiceRegistry {
   update(agentId: string | undefined, serviceName: string, compute: (current: ServiceConfig) => ServiceConfig, options: ChangeOptions = {}): Promise<ServiceInfo> {
     this.assertOpen();
     return this.withOwner(agentId, serviceName, async (owner) => {
-      if (owner.config === undefined) throw this.notFound(agentId, serviceName);
+      if (owner.config === undefined) throw notFound(agentId, serviceName);
       const previous = owner.config;
       const config = compute(previous);
       if (config.name !== serviceName) {
@@ -247,7 +223,7 @@ export class ServiceRegistry {
   remove(agentId: string | undefined, serviceName: string, options: ChangeOptions = {}): Promise<void> {
     this.assertOpen();
     return this.withOwner(agentId, serviceName, async (owner) => {
-      if (owner.config === undefined) throw this.notFound(agentId, serviceName);
+      if (owner.config === undefined) throw notFound(agentId, serviceName);
       await this.removeOwned(owner, options);
     });
   }
@@ -272,7 +248,7 @@ export class ServiceRegistry {
   restart(agentId: string | undefined, serviceName: string): Promise<ServiceInfo> {
     this.assertOpen();
     return this.withOwner(agentId, serviceName, async (owner) => {
-      if (owner.config === undefined) throw this.notFound(agentId, serviceName);
+      if (owner.config === undefined) throw notFound(agentId, serviceName);
       return owner.restart(owner.config, "restarted");
     });
   }
@@ -287,7 +263,7 @@ export class ServiceRegistry {
     if (this.closed) return;
     const key = (agentId: string | undefined, name: string) => `${scopeKeyOf(agentId)}/${name}`;
     const targets = new Map<string, { agentId: string | undefined; name: string; config: ServiceConfig | undefined }>();
-    for (const state of this.scopes.values()) {
+    for (const state of this.directory.scopeStates()) {
       for (const owner of this.existing(state)) targets.set(key(state.agentId, owner.name), { agentId: state.agentId, name: owner.name, config: undefined });
     }
     for (const item of wanted) targets.set(key(item.agentId, item.config.name), { agentId: item.agentId, name: item.config.name, config: item.config });
@@ -354,75 +330,12 @@ export class ServiceRegistry {
 
   // ---- runtime -----------------------------------------------------------------------------------------------------
 
-  /** A connection for the owner's config, with its `${VAR}` placeholders expanded (the owner keeps them). */
-  private createConnection(owner: ServiceOwner, stored: ServiceConfig): ServiceConnection {
-    let config = stored;
-    let blockedReason: string | undefined;
-    try {
-      config = expandPlaceholders(stored, this.options.variables?.() ?? process.env, owner.ref.agentId);
-      // A relative working_dir is relative to the config file, like the file's other paths, not to wherever we run.
-      if (config.working_dir !== undefined && this.options.baseDirectory !== undefined && !isAbsolute(config.working_dir)) {
-        config = { ...config, working_dir: resolve(this.options.baseDirectory, config.working_dir) };
-      }
-    } catch (error) {
-      blockedReason = (error as Error).message;
-      config = stored;
-    }
-    const connection: ServiceConnection = new ServiceConnection({
-      config,
-      ref: owner.ref,
-      monitoring: this.options.monitoring,
-      logger: this.options.logger,
-      connectTimeoutMs: this.options.connectTimeoutMs,
-      probeLimiter: this.probeLimiter,
-      ...(blockedReason !== undefined ? { blockedReason } : {}),
-      onStateChange: (_previous, state, reason) => {
-        if (owner.owns(connection)) owner.transition(state, reason);
-      },
-      onCatalogue: (fetched) => owner.receiveCatalogue(connection, fetched),
-      onInfoChange: () => {
-        if (owner.owns(connection)) owner.writeInfo();
-      },
-    });
-    return connection;
-  }
-
-  /** Names the fetched tools (collision-free in the scope), writes the read model, and updates the call routes. */
-  private async storeCatalogue(owner: ServiceOwner, fetched: FetchedCatalogue): Promise<void> {
-    const state = this.scope(owner.ref.agentId);
-    const taken = new Set<string>();
-    for (const other of this.existing(state)) if (other !== owner) for (const tool of other.tools) taken.add(tool.name);
-    const { tools, collisions } = nameTools(owner.name, fetched.tools, taken, this.options.logger, owner.ref.agentId);
-    const previous = owner.tools;
-    owner.tools = tools;
-    owner.collisions = collisions;
-    // New tools are routable before they are listed; dropped ones stay routable until they are no longer listed.
-    state.routes.rebuild(this.existing(state), { owner, tools: previous });
-    await Promise.all([
-      this.catalogue.writeCatalogue(owner.scope, owner.name, {
-        tools,
-        resources: fetched.resources.map((resource) => toResourceInfo(owner.name, resource)),
-        prompts: fetched.prompts.map((prompt) => toPromptInfo(owner.name, prompt)),
-      }),
-      this.catalogue.writeService(owner.scope, owner.info()),
-    ]);
-    state.routes.rebuild(this.existing(state));
-    const previousNames = new Set(previous.map((tool) => tool.name));
-    const names = new Set(tools.map((tool) => tool.name));
-    this.options.events.emit("tools:refreshed", {
-      ...owner.ref,
-      toolCount: tools.length,
-      added: [...names].filter((name) => !previousNames.has(name)),
-      removed: [...previousNames].filter((name) => !names.has(name)),
-    });
-  }
-
   // ---- reads and calls ---------------------------------------------------------------------------------------------
 
   /** The registry's configs, for persistence and export, in the order the services were added. */
   snapshot(): RegistrySnapshot {
     const snapshot: RegistrySnapshot = { store: [], agents: {} };
-    for (const state of this.scopes.values()) {
+    for (const state of this.directory.scopeStates()) {
       const configs = [...this.existing(state)].sort((a, b) => a.addedAt.localeCompare(b.addedAt)).map((owner) => owner.config!);
       if (state.agentId === undefined) snapshot.store = configs;
       else if (configs.length > 0) snapshot.agents[state.agentId] = configs;
@@ -437,14 +350,14 @@ export class ServiceRegistry {
 
   /** Agent ids that own at least one service. */
   agentIds(): string[] {
-    return [...this.scopes.values()].filter((state) => state.agentId !== undefined && [...this.existing(state)].length > 0).map((state) => state.agentId!);
+    return [...this.directory.scopeStates()].filter((state) => state.agentId !== undefined && [...this.existing(state)].length > 0).map((state) => state.agentId!);
   }
 
   /** Waits until the service reaches one of the wanted states (after the operations issued on it before). */
   async wait(agentId: string | undefined, serviceName: string, options: WaitServiceOptions = {}): Promise<ServiceInfo> {
     this.assertOpen();
-    const owner = this.scopes.get(scopeKeyOf(agentId))?.owners.get(serviceName);
-    if (!owner) throw this.notFound(agentId, serviceName);
+    const owner = this.directory.find(agentId, serviceName);
+    if (!owner) throw notFound(agentId, serviceName);
     return waitForState(owner, this.options.events, options, () => this.catalogue.flush(owner.scope, serviceName));
   }
 
@@ -465,59 +378,23 @@ export class ServiceRegistry {
   }
 
   /** Probes every service of the scope now. */
-  async check(agentId: string | undefined): Promise<CheckServicesResult> {
+  check(agentId: string | undefined): Promise<CheckServicesResult> {
     this.assertOpen();
-    const owners = [...this.existing(this.scopes.get(scopeKeyOf(agentId)))];
-    const services = await Promise.all(
-      owners.map(async (owner) => {
-        const probe = owner.connection ? await owner.connection.probe() : { ok: false, error: `service is ${owner.state}` };
-        return {
-          name: owner.name,
-          state: owner.state,
-          healthy: probe.ok,
-          ...(probe.latencyMs !== undefined ? { latencyMs: Math.round(probe.latencyMs * 1000) / 1000 } : {}),
-          ...(probe.error !== undefined ? { error: probe.error } : {}),
-        };
-      }),
-    );
-    return { success: services.every((service) => service.healthy), services };
+    return checkServices([...this.existing(this.directory.peek(agentId))]);
   }
 
-  /** The connection of a service, once it is connected (within the request's limits). */
-  private async connected(agentId: string | undefined, serviceName: string, signal: AbortSignal | undefined): Promise<ServiceConnection> {
-    const owner = this.present(agentId, serviceName);
-    const limits = callLimits(owner.config?.timeout, signal ? { signal } : {});
-    const connection = await owner.callable(limits);
-    await connection.ready(limits);
-    return connection;
+  readResource(agentId: string | undefined, uri: string, options: { service?: string; signal?: AbortSignal }): Promise<ReadResourceResult> {
+    this.assertOpen();
+    return readResource(this.requestTarget(agentId), uri, options);
   }
 
-  async readResource(agentId: string | undefined, uri: string, options: { service?: string; signal?: AbortSignal }): Promise<ReadResourceResult> {
+  getPrompt(agentId: string | undefined, name: string, args: Record<string, string>, signal?: AbortSignal): Promise<GetPromptResult> {
     this.assertOpen();
-    let serviceName = options.service;
-    if (serviceName === undefined) {
-      const owners = (await this.catalogue.listResources(scopeKeyOf(agentId))).filter((resource) => resource.uri === uri);
-      const names = [...new Set(owners.map((owner) => owner.serviceName))];
-      if (names.length !== 1) {
-        throw new ValidationError({
-          message: names.length
-            ? `Resource ${uri} is offered by several services (${names.join(", ")}): pass { service }`
-            : `No service lists resource ${uri}: pass { service } to read it from a template`,
-          details: { issues: [{ path: "service", message: names.length ? "ambiguous" : "required" }] },
-        });
-      }
-      serviceName = names[0]!;
-    }
-    return (await this.connected(agentId, serviceName, options.signal)).readResource(uri, options.signal);
+    return getPrompt(this.requestTarget(agentId), name, args, signal);
   }
 
-  async getPrompt(agentId: string | undefined, name: string, args: Record<string, string>, signal?: AbortSignal): Promise<GetPromptResult> {
-    this.assertOpen();
-    const prompts = await this.catalogue.listPrompts(scopeKeyOf(agentId));
-    const matching = prompts.filter((candidate) => candidate.originalName === name);
-    const prompt = prompts.find((candidate) => candidate.name === name) ?? (matching.length === 1 ? matching[0] : undefined);
-    if (!prompt) throw new MCPStoreError("PROMPT_NOT_FOUND", { message: `No prompt "${name}" in ${where(agentId)}` });
-    return (await this.connected(agentId, prompt.serviceName, signal)).getPrompt(prompt.originalName, args, signal);
+  private requestTarget(agentId: string | undefined): RequestTarget {
+    return { agentId, catalogue: this.catalogue, owner: (serviceName) => this.present(agentId, serviceName) };
   }
 
   // ---- housekeeping ------------------------------------------------------------------------------------------------
@@ -529,10 +406,10 @@ export class ServiceRegistry {
    */
   async pruneRemoved(): Promise<string[]> {
     if (this.closed) return [];
-    for (const [key, state] of this.scopes) if (state.agentId !== undefined && state.owners.size === 0) this.scopes.delete(key);
+    this.directory.pruneEmptyScopes();
     const pruned = await pruneRemovedServices({
       catalogue: this.catalogue,
-      isRegistered: (scope, serviceName) => this.scopes.get(scope)?.owners.get(serviceName)?.config !== undefined,
+      isRegistered: (scope, serviceName) => [...this.directory.scopeStates()].some((state) => scopeKeyOf(state.agentId) === scope && state.owners.get(serviceName)?.config !== undefined),
       olderThanMs: this.options.monitoring.cleanupHours * 3_600_000,
     });
     if (pruned.length > 0) this.options.logger.info({ services: pruned }, "pruned records of removed services");
@@ -545,7 +422,7 @@ export class ServiceRegistry {
     this.closed = true;
     clearInterval(this.cleanupTimer);
     this.unsubscribeDesired();
-    const owners = [...this.scopes.values()].flatMap((state) => [...state.owners.values()]);
+    const owners = this.directory.all();
     await Promise.all(owners.map((owner) => owner.shutdown()));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([

@@ -1,0 +1,57 @@
+import { isAbsolute, resolve } from "node:path";
+import type { ResolvedMonitoring } from "../config/monitoring.js";
+import { expandPlaceholders } from "../config/placeholders.js";
+import type { ServiceConfig } from "../config/service-config.js";
+import type { ProbeLimiter } from "../connection/probe-limiter.js";
+import { ServiceConnection } from "../connection/service-connection.js";
+import type { Logger } from "../logger.js";
+import type { ServiceOwner } from "./service-owner.js";
+
+/** What every connection of a store shares. */
+export interface ConnectionDefaults {
+  monitoring: ResolvedMonitoring;
+  logger: Logger;
+  connectTimeoutMs: number;
+  probeLimiter: ProbeLimiter;
+  /** The directory relative `working_dir`s are resolved against (the config file's). Default: the process's. */
+  baseDirectory?: string;
+  /** Values for `${VAR}` placeholders, read each time a service starts. Default: `process.env`. */
+  variables?: () => Record<string, string | undefined>;
+}
+
+/**
+ * A connection for the owner's config, with its `${VAR}` placeholders expanded (the owner keeps them), whose
+ * callbacks reach the owner only while it is the owner's current connection. A config that cannot be expanded (a
+ * missing variable) gives a connection that never connects and says why.
+ */
+export function createServiceConnection(owner: ServiceOwner, stored: ServiceConfig, defaults: ConnectionDefaults): ServiceConnection {
+  let config = stored;
+  let blockedReason: string | undefined;
+  try {
+    config = expandPlaceholders(stored, defaults.variables?.() ?? process.env, owner.ref.agentId);
+    // A relative working_dir is relative to the config file, like the file's other paths, not to wherever we run.
+    if (config.working_dir !== undefined && defaults.baseDirectory !== undefined && !isAbsolute(config.working_dir)) {
+      config = { ...config, working_dir: resolve(defaults.baseDirectory, config.working_dir) };
+    }
+  } catch (error) {
+    blockedReason = (error as Error).message;
+    config = stored;
+  }
+  const connection: ServiceConnection = new ServiceConnection({
+    config,
+    ref: owner.ref,
+    monitoring: defaults.monitoring,
+    logger: defaults.logger,
+    connectTimeoutMs: defaults.connectTimeoutMs,
+    probeLimiter: defaults.probeLimiter,
+    ...(blockedReason !== undefined ? { blockedReason } : {}),
+    onStateChange: (_previous, state, reason) => {
+      if (owner.owns(connection)) owner.transition(state, reason);
+    },
+    onCatalogue: (fetched) => owner.receiveCatalogue(connection, fetched),
+    onInfoChange: () => {
+      if (owner.owns(connection)) owner.writeInfo();
+    },
+  });
+  return connection;
+}
