@@ -187,6 +187,35 @@ export class StoreClosedError extends MCPStoreError {
   }
 }
 
+/** What a {@link CacheError} is about: never a cached value. */
+export type CacheErrorDetails = {
+  /** The driver's `name` (`"memory"`, `"redis"`). */
+  driver: string;
+  /** The driver method that failed: `get`, `getMany`, `set`, `delete`, `keys` or `deletePrefix`. */
+  operation: string;
+  /** The key (or key prefix) it was about, when there is one. */
+  key?: string;
+};
+
+/**
+ * The cache driver failed or did not answer in time (`operationTimeoutMs`, default 2,000 ms). Reads of the catalogue
+ * reject with it; writes never do (they are retried in the background). `cause` is the driver's error, or a
+ * {@link TimeoutError} when it did not answer.
+ */
+export class CacheError extends MCPStoreError {
+  /** The code every `CacheError` carries. */
+  static readonly code = "CACHE_ERROR";
+  /** Which driver, which operation, which key. */
+  declare readonly details: CacheErrorDetails;
+  constructor(options: MCPStoreErrorOptions & { details: CacheErrorDetails }) {
+    super(CacheError.code, options, "CacheError");
+  }
+  /** True for a `CacheError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is CacheError {
+    return hasMarker(error, "mcpstore.error.CacheError");
+  }
+}
+
 /**
  * The config file cannot be used: it does not parse (`details` has `line` and `column`), has a duplicate key, is not
  * an object, or cannot be written (`details.path`). An unparseable file is never overwritten.

@@ -1,5 +1,5 @@
 export { MCPStore, type SetupStoreOptions } from "./mcp-store.js";
-export { ServiceContext, type AgentSummary, type ListOptions } from "./service-context.js";
+export { ServiceContext, type AgentSummary, type ChangeServiceOptions, type ListOptions } from "./service-context.js";
 export type { CacheDriver, JsonValue } from "./catalogue/cache-driver.js";
 export { MemoryCacheDriver } from "./catalogue/memory-cache-driver.js";
 export { monitoringPresets, resolveMonitoring, type MonitoringOptions, type ResolvedMonitoring } from "./config/monitoring.js";
@@ -15,7 +15,10 @@ export {
   type ValidationIssue,
 } from "./config/service-config.js";
 export type { RegistryPersistence, RegistrySnapshot } from "./config/registry-change.js";
-export type { ServiceRef, StoreEventHandler, StoreEventName, StoreEvents } from "./events/store-events.js";
+export type { EventMeta, EventReplay, ServiceRef, StoreEventHandler, StoreEventName, StoreEventRecord, StoreEvents } from "./events/store-events.js";
+export type { ApplyOptions, DesiredChange, DesiredService, DesiredStateDriver, DesiredStateEvent } from "./registry/desired-state.js";
+export { MemoryDesiredState } from "./registry/memory-desired-state.js";
+export { LIFECYCLE, canTransition } from "./connection/lifecycle.js";
 export {
   AbortedError,
   ConnectionError,
@@ -70,5 +73,6 @@ export {
   type ToOpenAIToolsOptions,
 } from "./tools/openai-tools.js";
 export { ConfigFileError } from "./errors.js";
+export { CacheError, type CacheErrorDetails } from "./errors.js";
 export type { ConfigProblem } from "./config/config-format.js";
 export { configFilePath, inspectConfigFile, type ConfigFileInspection } from "./config/inspect-config-file.js";

@@ -2,7 +2,7 @@ import { dirname } from "node:path";
 import type { CacheDriver } from "./catalogue/cache-driver.js";
 import { Catalogue } from "./catalogue/catalogue.js";
 import { ConfigFile } from "./config/config-file.js";
-import type { ConfigProblem, ParsedConfig } from "./config/config-format.js";
+import type { ConfigProblem } from "./config/config-format.js";
 import { exportConfig, readEnvFile, resolveConfigPath, validateConfig, type ValidatedConfig } from "./config/config-loader.js";
 import { StoreClosedError, ValidationError } from "./errors.js";
 import { assertAgentId } from "./identifiers.js";
@@ -96,7 +96,7 @@ export class MCPStore {
     const parsed = await configFile?.read();
     const events = new StoreEventBus(logger, options.eventBufferSize);
     const desiredState = options.desiredState ?? new MemoryDesiredState();
-    const catalogue = new Catalogue(options.cache ?? new MemoryCacheDriver());
+    const catalogue = new Catalogue(options.cache ?? new MemoryCacheDriver(), { logger });
     const registry = new ServiceRegistry({
       catalogue,
       events,
@@ -127,7 +127,7 @@ export class MCPStore {
       store.configDocument = parsed?.document;
       await store.loadConfig(parsed ? validateConfig(parsed) : { services: [], problems: [], broken: [] }, true);
       configFile.watch(
-        (next: ParsedConfig, seq?: number) => {
+        (next, seq) => {
           store.configDocument = next.document;
           store.configError = undefined;
           return store.loadConfig(validateConfig(next), false, seq);
@@ -231,6 +231,7 @@ export class MCPStore {
       await this.configFile?.close();
       await this.registry.close();
       await this.plugins.close();
+      await this.catalogue.close();
       await this.catalogue.driver.close?.();
       await this.desiredState.close?.();
       this.eventBus.clear();

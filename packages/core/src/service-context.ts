@@ -22,6 +22,16 @@ export interface AgentSummary {
   toolCount: number;
 }
 
+/** Options of `updateService` and `patchService`. */
+export interface ChangeServiceOptions {
+  /**
+   * Decides whether the change may apply: called in the service's turn with its config as stored (placeholders, not
+   * their values) and the config it would get; throwing refuses the change (the error reaches the caller, nothing
+   * changes). The REST server checks its tokens' rights here, so the check and the change see the same config.
+   */
+  check?(change: { current: ServiceConfig; next: ServiceConfig }): void;
+}
+
 /** Options of `listTools`, `listResources` and `listPrompts`. */
 export interface ListOptions {
   /** Only this service's entries. */
@@ -109,10 +119,11 @@ export class ServiceContext {
   }
 
   /** Replaces a service's whole config (the name stays), persists it and restarts the service. */
-  async updateService(name: string, config: Omit<ServiceConfig, "name"> & { name?: string }): Promise<ServiceInfo> {
-    return this.registry.update(this.agentId, name, () => {
+  async updateService(name: string, config: Omit<ServiceConfig, "name"> & { name?: string }, options: ChangeServiceOptions = {}): Promise<ServiceInfo> {
+    return this.registry.update(this.agentId, name, (current) => {
       const parsed = parseServiceConfig({ ...config, name: config.name ?? name }, name);
       if (!parsed.ok) throw parsed.error;
+      options.check?.({ current, next: parsed.config });
       return parsed.config;
     });
   }
@@ -122,7 +133,11 @@ export class ServiceContext {
    * restarts the service. The patch applies to the config as it is when the service's turn comes, so concurrent
    * patches of different fields all apply.
    */
-  async patchService(name: string, patch: Partial<Record<keyof ServiceConfig, unknown>> & Record<string, unknown>): Promise<ServiceInfo> {
+  async patchService(
+    name: string,
+    patch: Partial<Record<keyof ServiceConfig, unknown>> & Record<string, unknown>,
+    options: ChangeServiceOptions = {},
+  ): Promise<ServiceInfo> {
     return this.registry.update(this.agentId, name, (current) => {
       const merged: Record<string, unknown> = { ...current };
       for (const [key, value] of Object.entries(patch ?? {})) {
@@ -131,6 +146,7 @@ export class ServiceContext {
       }
       const parsed = parseServiceConfig({ ...merged, name: patch?.name ?? name }, name);
       if (!parsed.ok) throw parsed.error;
+      options.check?.({ current, next: parsed.config });
       return parsed.config;
     });
   }

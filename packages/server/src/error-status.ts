@@ -30,6 +30,8 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   CONNECTION_ERROR: 502,
   TOOL_EXECUTION_ERROR: 502,
   SERVICE_UNAVAILABLE: 503,
+  // The cache behind the catalogue failed or timed out; the store itself is fine and calls still work.
+  CACHE_ERROR: 503,
   STORE_CLOSED: 503,
   TIMEOUT: 504,
 };

@@ -132,10 +132,12 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
           details: { issues: [{ path: "body.name", message: "must be the service's name or absent" }] },
         });
       }
-      await context.getService(name);
-      if (body.command !== undefined) assertMayRunCommands();
-      if (hasPlaceholder(body)) assertMayUsePlaceholders();
-      return { service: await context.updateService(name, body as Parameters<ServiceContext["updateService"]>[1]) };
+      // Checked in the service's turn, against the config the change applies to.
+      const check = () => {
+        if (body.command !== undefined) assertMayRunCommands();
+        if (hasPlaceholder(body)) assertMayUsePlaceholders();
+      };
+      return { service: await context.updateService(name, body as Parameters<ServiceContext["updateService"]>[1], { check }) };
     },
   }),
   define({
@@ -147,14 +149,16 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
     bodyRequired: true,
     response: schemas.ServiceResponse,
     handle: async ({ context, params, body, assertMayRunCommands, assertMayUsePlaceholders }) => {
-      const current = await context.getService(params.name!);
-      // Changing anything of a local service changes what runs on the host (its env, its arguments).
-      if ((body.command !== undefined && body.command !== null) || (body.command === undefined && current.config.command !== undefined)) {
-        assertMayRunCommands();
-      }
-      // A patch keeps the fields it does not name: placeholders an admin wrote could be sent to a new URL.
-      if (hasPlaceholder(body) || hasPlaceholder(current.config)) assertMayUsePlaceholders();
-      return { service: await context.patchService(params.name!, body) };
+      // Checked in the service's turn, against the config the patch applies to (not a read made before it).
+      const check = ({ current }: { current: { command?: string } }) => {
+        // Changing anything of a local service changes what runs on the host (its env, its arguments).
+        if ((body.command !== undefined && body.command !== null) || (body.command === undefined && current.command !== undefined)) {
+          assertMayRunCommands();
+        }
+        // A patch keeps the fields it does not name: placeholders an admin wrote could be sent to a new URL.
+        if (hasPlaceholder(body) || hasPlaceholder(current)) assertMayUsePlaceholders();
+      };
+      return { service: await context.patchService(params.name!, body, { check }) };
     },
   }),
   define({

@@ -50,7 +50,8 @@ describe("health endpoints when something is wrong", () => {
       const response = await send(server.url, "/health");
       expect(response.status).toBe(503);
       const body = HealthResponse.parse(response.json);
-      expect(body).toMatchObject({ status: "unhealthy", error: { code: "INTERNAL_ERROR", message: "Internal server error" } });
+      // A failing cache is a typed CACHE_ERROR naming the driver and the operation, never the driver's own message.
+      expect(body).toMatchObject({ status: "unhealthy", error: { code: "CACHE_ERROR", message: expect.stringMatching(/^Cache driver "memory" failed on \w+/) } });
       expect(response.text).not.toContain("internal detail");
     } finally {
       failing = false;

@@ -54,6 +54,10 @@ export interface MisbehavingFixtureOptions {
   floodBytes?: number;
   /** Keep running after stdin closes. */
   linger?: boolean;
+  /** For `slow-exit` (default 1500) and `lock-holder` (default 0): milliseconds from SIGTERM or stdin's end to exit. */
+  exitDelayMs?: number;
+  /** For `lock-holder` (required there): path of the lock file it creates, holding its pid. */
+  lockFile?: string;
 }
 
 /** A stdio service config that starts the misbehaving fixture with this Node binary. */
@@ -66,6 +70,9 @@ export function misbehavingFixtureConfig(name: string, options: MisbehavingFixtu
   if (options.hugeLineBytes !== undefined) args.push("--huge-line-bytes", String(options.hugeLineBytes));
   if (options.floodBytes !== undefined) args.push("--flood-bytes", String(options.floodBytes));
   if (options.linger) args.push("--linger");
+  if (options.exitDelayMs !== undefined) args.push("--exit-delay-ms", String(options.exitDelayMs));
+  if (options.lockFile !== undefined) args.push("--lock-file", options.lockFile);
+  else if (options.mode === "lock-holder") throw new TypeError("misbehavingFixtureConfig: mode lock-holder needs a lockFile");
   return { name, command: process.execPath, args };
 }
 export { findStrictSchemaProblems } from "./strict-schema-problems.js";

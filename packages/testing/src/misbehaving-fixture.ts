@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { spawn } from "node:child_process";
-import { writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
@@ -20,6 +20,8 @@ const { values } = parseArgs({
     "huge-line-bytes": { type: "string", default: "1000000" },
     "flood-bytes": { type: "string", default: "1048576" },
     linger: { type: "boolean", default: false },
+    "exit-delay-ms": { type: "string" },
+    "lock-file": { type: "string" },
   },
 });
 const mode = values.mode as MisbehavingMode;
@@ -41,6 +43,68 @@ const writeGarbage = () => {
   process.stdout.write(`${garbageLines().join("\n")}\n`);
   process.stdout.write(`${"x".repeat(Number(values["huge-line-bytes"]))}\n`);
 };
+
+/** True when a process with this pid exists (EPERM: it exists, but belongs to someone else). */
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+/** Takes the lock file (`wx`: fails if it exists) with this pid in it, or exits 3 if a live process holds it. */
+function takeLock(lockFile: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const descriptor = openSync(lockFile, "wx");
+      writeSync(descriptor, String(process.pid));
+      closeSync(descriptor);
+      // Only our own lock is removed: a successor may have taken over the file after us.
+      process.on("exit", () => {
+        try {
+          if (readFileSync(lockFile, "utf8") === String(process.pid)) unlinkSync(lockFile);
+        } catch {
+          // already gone
+        }
+      });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    let holder = 0;
+    try {
+      holder = Number(readFileSync(lockFile, "utf8").trim());
+    } catch {
+      continue; // removed in between: try again
+    }
+    if (holder > 0 && isAlive(holder)) {
+      process.stderr.write(`LOCK HELD by ${holder}\n`);
+      process.exit(3);
+    }
+    // An empty file is a holder between its open and its write: give it a moment before calling the lock stale.
+    if (!holder && attempt < 20) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      continue;
+    }
+    process.stderr.write(`taking over the stale lock of ${holder || "nobody"}\n`);
+    try {
+      unlinkSync(lockFile);
+    } catch {
+      // someone else removed it first
+    }
+  }
+}
+
+let exiting = false;
+/** Exits 0 after `delayMs`, once, whatever asked first (SIGTERM, stdin's end). */
+function exitAfter(delayMs: number): void {
+  if (exiting) return;
+  exiting = true;
+  process.stderr.write(`exiting in ${delayMs} ms\n`);
+  setTimeout(() => process.exit(0), delayMs);
+}
 
 async function serve(): Promise<void> {
   const server = createFixtureServer({ name: values.name });
@@ -108,6 +172,11 @@ async function serve(): Promise<void> {
   if (mode === "stderr-flood") {
     setInterval(() => process.stderr.write(`${"flood line ".repeat(8)}\n`.repeat(50)), 20);
   }
+  if (mode === "slow-exit" || mode === "lock-holder") {
+    const delayMs = Number(values["exit-delay-ms"] ?? (mode === "slow-exit" ? 1500 : 0));
+    process.on("SIGTERM", () => exitAfter(delayMs));
+    if (!values.linger) process.stdin.on("end", () => exitAfter(delayMs));
+  }
   if (values.linger) keepAlive();
 }
 
@@ -150,6 +219,14 @@ switch (mode) {
     child.on("exit", (code) => process.exit(code ?? 1));
     break;
   }
+  case "lock-holder":
+    if (!values["lock-file"]) {
+      process.stderr.write("--mode lock-holder needs --lock-file PATH\n");
+      process.exit(2);
+    }
+    takeLock(values["lock-file"]);
+    await serve();
+    break;
   default:
     await serve();
 }

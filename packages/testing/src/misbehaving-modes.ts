@@ -9,7 +9,11 @@
  * - `goes-silent`: serves, then after `--silent-after-ms` (default 300) answers nothing, pings included;
  * - `flap`: serves, then exits after `--up-ms` (default 500), every time it is started;
  * - `wrapper`: forks the real server (`--inner-mode`, default `normal`, lingering after stdin closes) as a child with
- *   the same stdio, waits for it, and does not forward signals, as `npx` and shell scripts do.
+ *   the same stdio, waits for it, and does not forward signals, as `npx` and shell scripts do;
+ * - `slow-exit`: serves, and on SIGTERM or when stdin ends waits `--exit-delay-ms` (default 1500) before exiting 0;
+ * - `lock-holder`: takes an exclusive lock file (`--lock-file`, holding its pid) before serving, and exits 3 with
+ *   `LOCK HELD by <pid>` on stderr when a live process holds it (a stale lock is taken over); removes it on exit, after
+ *   `--exit-delay-ms` (default 0) on SIGTERM or stdin end, as a server owning a database file does.
  */
 export type MisbehavingMode =
   | "normal"
@@ -20,7 +24,9 @@ export type MisbehavingMode =
   | "stderr-flood"
   | "goes-silent"
   | "flap"
-  | "wrapper";
+  | "wrapper"
+  | "slow-exit"
+  | "lock-holder";
 
 /** Every {@link MisbehavingMode}. */
 export const MISBEHAVING_MODES: readonly MisbehavingMode[] = [
@@ -33,4 +39,6 @@ export const MISBEHAVING_MODES: readonly MisbehavingMode[] = [
   "goes-silent",
   "flap",
   "wrapper",
+  "slow-exit",
+  "lock-holder",
 ];

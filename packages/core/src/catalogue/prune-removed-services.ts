@@ -25,7 +25,7 @@ export async function pruneRemovedServices(options: PruneRemovedServicesOptions)
   const now = options.now ?? Date.now();
   const byService = new Map<string, Set<(typeof KINDS)[number]>>();
   for (const kind of KINDS) {
-    for (const key of await catalogue.driver.keys(`${kind}/`)) {
+    for (const key of await catalogue.keys(`${kind}/`)) {
       const id = key.slice(kind.length + 1);
       if (!id.includes("/")) continue;
       let kinds = byService.get(id);

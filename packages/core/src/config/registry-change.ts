@@ -24,6 +24,10 @@ export interface RegistrySnapshot {
  * other processes never writes away their changes.
  */
 export interface RegistryPersistence {
-  apply(change: RegistryChange): Promise<void>;
+  /**
+   * Resolves when the change is durable; a persistence that orders its writes (the config file) resolves with the
+   * write's sequence number, so that an older snapshot it delivers later does not undo the change.
+   */
+  apply(change: RegistryChange): Promise<number | void>;
 }
 

@@ -1,3 +1,9 @@
+/**
+ * config/: what a service's config is and where configs live outside the process: the config schema and its
+ * redaction (here), `${VAR}` placeholders, the mcp.json formats (ours, Claude Desktop, Cursor, VS Code), the file
+ * itself (atomic, locked, watched) and monitoring options. It imports only the root primitives (errors.ts,
+ * identifiers.ts, logger.ts); every other folder may import it.
+ */
 import { z } from "zod";
 import { ValidationError } from "../errors.js";
 import { SERVICE_NAME_PATTERN } from "../identifiers.js";
@@ -206,4 +212,17 @@ export function redactUrl(value: string): string {
   } catch {
     return "***";
   }
+}
+
+/** True when two configs are the same whatever their key order (the file watcher restarts only changed services). */
+export function sameServiceConfig(a: ServiceConfig, b: ServiceConfig): boolean {
+  return stableStringify(a) === stableStringify(b);
+}
+
+function stableStringify(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item && typeof item === "object" && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : item,
+  );
 }

@@ -1,3 +1,7 @@
+/**
+ * events/: the store's typed events (here), their store-wide `seq`, and the bounded buffer that replays them
+ * (event-log.ts). It imports only the root primitives; the registry and the plugins use it.
+ */
 import type { Logger } from "../logger.js";
 import { EventLog } from "./event-log.js";
 import type { ServiceInfo, ServiceState } from "../types.js";

@@ -1,3 +1,7 @@
+/**
+ * plugins/: the plugin interface (plugin.ts) and the host that attaches plugins' hooks to the store's events and runs
+ * their setups and teardowns (here). It imports events/ and the root primitives; it sees the store only as a type.
+ */
 import { MCPStoreError, PluginError, PluginVetoError, StoreClosedError, ValidationError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Plugin, PluginSetupContext, PluginTeardown, ToolCallStartDecision, ToolCallStartPayload } from "./plugin.js";

@@ -14,7 +14,7 @@ import { Catalogue, scopeKeyOf, type ScopeKey } from "../catalogue/catalogue.js"
 import { pruneRemovedServices } from "../catalogue/prune-removed-services.js";
 import type { ResolvedMonitoring } from "../config/monitoring.js";
 import type { RegistryChange, RegistryPersistence, RegistrySnapshot } from "../config/registry-change.js";
-import type { ServiceConfig } from "../config/service-config.js";
+import { sameServiceConfig, type ServiceConfig } from "../config/service-config.js";
 import { MAX_TIMER_DELAY_MS } from "../connection/backoff.js";
 import { ProbeLimiter } from "../connection/probe-limiter.js";
 import { StoreClosedError, ValidationError } from "../errors.js";
@@ -27,20 +27,11 @@ import { createServiceConnection } from "./connection-factory.js";
 import { checkServices, getPrompt, readResource, type RequestTarget } from "./service-requests.js";
 import { storeFetchedCatalogue } from "./catalogue-entries.js";
 import type { DesiredChange, DesiredStateDriver, DesiredStateEvent } from "./desired-state.js";
+import { commitChange, type ChangeOptions } from "./commit-change.js";
 import { lockAll } from "./serial-queue.js";
 import { exists, notFound, OwnerDirectory, type ScopeState } from "./owner-directory.js";
 import { ServiceOwner } from "./service-owner.js";
 import { waitForState } from "./wait-for-state.js";
-
-/** Options of the registry's changing methods. */
-export interface ChangeOptions {
-  /** False when the change comes from the config file itself (a hand edit), so it is not written back. */
-  persist?: boolean;
-  /** False when the change comes from the desired state (another instance), so it is not published again. */
-  publish?: boolean;
-  /** The config file's sequence number of the snapshot the change comes from (see {@link ServiceRegistry.sync}). */
-  fileSeq?: number;
-}
 
 /** What the registry needs from the store. */
 export interface ServiceRegistryOptions {
@@ -143,27 +134,13 @@ export class ServiceRegistry {
 
   // ---- changes -----------------------------------------------------------------------------------------------------
 
-  /**
-   * Makes a change durable: the config file first, then the desired state. If the desired state refuses, the file is
-   * put back. Throws (having changed nothing) when either fails.
-   */
-  private async commit(owners: ServiceOwner[], change: RegistryChange, undo: RegistryChange[], desired: DesiredChange[], options: ChangeOptions): Promise<void> {
-    const persistence = options.persist === false ? undefined : this.options.persistence;
-    const written = await persistence?.apply(change);
-    if (options.publish !== false) {
-      try {
-        await this.options.desiredState.apply(desired, { origin: this.origin });
-      } catch (error) {
-        for (const step of persistence ? undo : []) {
-          await persistence!.apply(step).catch((undoError: unknown) =>
-            this.options.logger.error({ error: (undoError as Error).message }, "could not undo a config file change the desired state refused"),
-          );
-        }
-        throw error;
-      }
-    }
-    const seq = typeof written === "number" ? written : options.fileSeq;
-    if (seq !== undefined) for (const owner of owners) owner.lastFileSeq = Math.max(owner.lastFileSeq, seq);
+  private commit(owners: ServiceOwner[], change: RegistryChange, undo: RegistryChange[], desired: DesiredChange[], options: ChangeOptions): Promise<void> {
+    return commitChange(owners, { change, undo, desired }, options, {
+      desiredState: this.options.desiredState,
+      origin: this.origin,
+      logger: this.options.logger,
+      ...(this.options.persistence ? { persistence: this.options.persistence } : {}),
+    });
   }
 
   /** Adds services (all or none), persists them, and starts connecting in the background. */
@@ -291,7 +268,7 @@ export class ServiceRegistry {
     } else if (owner.config === undefined) {
       await this.commit([owner], { kind: "add", agentId, configs: [config] }, [{ kind: "remove", agentId, name: config.name }], [{ op: "put", ...scoped, config }], options);
       owner.install(config);
-    } else if (stableStringify(config) !== stableStringify(owner.config)) {
+    } else if (!sameServiceConfig(config, owner.config)) {
       await this.commit([owner], { kind: "replace", agentId, config }, [{ kind: "replace", agentId, config: owner.config }], [{ op: "put", ...scoped, config }], options);
       await owner.restart(config, "config updated");
     }
@@ -322,7 +299,7 @@ export class ServiceRegistry {
   async load(agentId: string | undefined, config: ServiceConfig): Promise<void> {
     await this.withOwner(agentId, config.name, async (owner) => {
       if (owner.config === undefined) return this.reconcile(owner, config, { persist: false });
-      if (stableStringify(owner.config) !== stableStringify(config)) {
+      if (!sameServiceConfig(owner.config, config)) {
         this.options.logger.info({ service: config.name, agentId }, "the shared desired state has another config for this service; it wins over the file");
       }
     });
@@ -434,13 +411,4 @@ export class ServiceRegistry {
     ]);
     clearTimeout(timer);
   }
-}
-
-/** JSON with object keys sorted, to compare configs whatever their key order. */
-function stableStringify(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) =>
-    item && typeof item === "object" && !Array.isArray(item)
-      ? Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-      : item,
-  );
 }

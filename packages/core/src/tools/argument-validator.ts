@@ -1,3 +1,8 @@
+/**
+ * tools/: what is done with a tool's definition and its call, apart from any store state: argument validation
+ * (here), JSON Schema fixes for strict providers, tool selection, result splitting and the OpenAI helpers. It imports
+ * config/ and the root primitives; the helpers take a scope as a type only.
+ */
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";

@@ -1,0 +1,56 @@
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolOptions } from "../types.js";
+
+/** Time limit of a call when neither the call nor the service sets one, in milliseconds. */
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** One tool call for {@link callToolOnce}. */
+export interface ToolCallRequest {
+  toolName: string;
+  /** The arguments, already validated. */
+  args: Record<string, unknown>;
+  options: CallToolOptions;
+  /** The service's `timeout` setting, in seconds, if it has one. */
+  serviceTimeoutSeconds: number | undefined;
+}
+
+/**
+ * Sends one `tools/call` within its limits: `timeoutMs` (else the service's `timeout`, else 60 s), reset by progress
+ * when `onProgress` is given, and `maxTotalTimeoutMs` (default 10 × the timeout) as a hard wall-clock cap. Rejects
+ * with the SDK's error; mapping it to a typed error is the caller's.
+ */
+export async function callToolOnce(client: Client, request: ToolCallRequest): Promise<CallToolResult> {
+  const { toolName, args, options, serviceTimeoutSeconds } = request;
+  const timeout = Math.min(
+    options.timeoutMs ?? (serviceTimeoutSeconds ? serviceTimeoutSeconds * 1000 : DEFAULT_TIMEOUT_MS),
+    options.maxTotalTimeoutMs ?? Number.POSITIVE_INFINITY,
+  );
+  // The SDK checks its total limit only when progress arrives; a timer of our own makes it a hard wall-clock cap.
+  // Without onProgress the per-call timeout is never reset, so no cap timer is needed.
+  let capTimer: NodeJS.Timeout | undefined;
+  let signal = options.signal;
+  let onAbort: (() => void) | undefined;
+  if (options.onProgress) {
+    const capMs = options.maxTotalTimeoutMs ?? timeout * 10;
+    const controller = new AbortController();
+    onAbort = () => controller.abort(options.signal?.reason);
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    capTimer = setTimeout(
+      () => controller.abort(new McpError(ErrorCode.RequestTimeout, `Maximum total timeout exceeded (${capMs} ms)`, { maxTotalTimeout: capMs })),
+      capMs,
+    );
+    signal = controller.signal;
+  }
+  try {
+    return (await client.callTool({ name: toolName, arguments: args }, undefined, {
+      timeout,
+      ...(signal ? { signal } : {}),
+      ...(options.onProgress ? { onprogress: options.onProgress, resetTimeoutOnProgress: true } : {}),
+    })) as CallToolResult;
+  } finally {
+    clearTimeout(capTimer);
+    if (onAbort) options.signal?.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,81 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { ServiceConfig } from "../config/service-config.js";
+import type { TransportKind } from "../types.js";
+import { closeClient } from "./close-client.js";
+import { transportCandidates } from "./transports.js";
+
+const CLIENT_INFO = { name: "mcpstore", version: "0.1.0" };
+
+/** What {@link openClient} needs from its connection. */
+export interface OpenClientOptions {
+  config: ServiceConfig;
+  /** Time limit of connecting and initialising, in milliseconds. */
+  connectTimeoutMs: number;
+  /** Builds an unstarted transport of `kind`. */
+  buildTransport(kind: TransportKind): Transport;
+  /** Each transport, before it connects: closing it cuts a connection under way short. */
+  onTransport(transport: Transport): void;
+  /** True once the connection is closed for good: whatever was opened is closed again. */
+  isClosed(): boolean;
+  /** A client has connected over `kind`, before it counts as open (to subscribe to it). */
+  onConnected(client: Client, kind: TransportKind): void;
+  /** When given, loads the catalogue on the connected client; the client counts as open only once it resolves. */
+  loadCatalogue?: (client: Client) => Promise<void>;
+  /** Connecting over `kind` failed with `error`; `next` is tried now. */
+  onFallback(kind: TransportKind, next: TransportKind, error: unknown): void;
+}
+
+/** How {@link openClient} ended: with an open client, with the last failure, or because the connection closed. */
+export type OpenedClient = { client: Client; kind: TransportKind } | { failure: unknown } | { closed: true };
+
+/**
+ * Opens a client for a service, trying its transport kinds in order (stdio; the one named; or Streamable HTTP, then
+ * SSE) until one connects, initialises and, when asked, loads the catalogue. A client that is not returned is closed.
+ */
+export async function openClient(options: OpenClientOptions): Promise<OpenedClient> {
+  const candidates = transportCandidates(options.config);
+  let lastFailure: unknown;
+  for (const [index, kind] of candidates.entries()) {
+    const client = new Client(CLIENT_INFO, { capabilities: {} });
+    let transport: Transport;
+    try {
+      transport = options.buildTransport(kind);
+    } catch (error) {
+      lastFailure = error;
+      break;
+    }
+    options.onTransport(transport);
+    try {
+      await client.connect(transport, { timeout: options.connectTimeoutMs });
+    } catch (error) {
+      lastFailure = error;
+      await closeClient(client);
+      if (options.isClosed()) return { closed: true };
+      const next = candidates[index + 1];
+      if (next) options.onFallback(kind, next, error);
+      continue;
+    }
+    if (options.isClosed()) {
+      await closeClient(client);
+      return { closed: true };
+    }
+    options.onConnected(client, kind);
+    if (options.loadCatalogue) {
+      try {
+        await options.loadCatalogue(client);
+      } catch (error) {
+        lastFailure = error;
+        await closeClient(client);
+        if (options.isClosed()) return { closed: true };
+        break;
+      }
+      if (options.isClosed()) {
+        await closeClient(client);
+        return { closed: true };
+      }
+    }
+    return { client, kind };
+  }
+  return { failure: lastFailure };
+}

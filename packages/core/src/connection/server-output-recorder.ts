@@ -1,0 +1,76 @@
+import type { Logger } from "../logger.js";
+import type { TransportHooks } from "./transports.js";
+
+/** Lines of stderr kept per service. */
+export const STDERR_LINES = 20;
+/** Stderr lines and dropped stdout lines update the cached service info at most this often. */
+const INFO_THROTTLE_MS = 200;
+
+/** Where a {@link ServerOutputRecorder} keeps what it records: the service's own fields, shown in its info. */
+export interface RecordedOutput {
+  /** The last {@link STDERR_LINES} lines of stderr, across restarts of the process. */
+  readonly stderrTail: string[];
+  /** Stdout lines that were not MCP messages and were dropped, across restarts of the process. */
+  stdoutDroppedLines: number;
+  /** Replaces secrets of the service's config with `***`. */
+  scrub(text: string): string;
+}
+
+/** What a {@link ServerOutputRecorder} needs from its connection. */
+export interface ServerOutputRecorderOptions {
+  service: RecordedOutput;
+  logger: Logger;
+  serviceName: string;
+  agentId: string | undefined;
+  /** True once the connection is closed for good: nothing is reported after that. */
+  isClosed(): boolean;
+  /** Something shown in the service info changed (stderr, dropped lines). */
+  onInfoChange(): void;
+}
+
+/**
+ * Records what a stdio server prints besides MCP messages: a short, secret-free tail of its stderr and the count of
+ * stdout lines that were dropped. A flood of either updates the service info at most every {@link INFO_THROTTLE_MS}.
+ */
+export class ServerOutputRecorder {
+  private infoTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: ServerOutputRecorderOptions) {}
+
+  /** The transport hooks that feed the recorder. */
+  hooks(): TransportHooks {
+    const { service, logger } = this.options;
+    return {
+      onStderrLine: (line) => {
+        service.stderrTail.push(service.scrub(line.slice(0, 500)));
+        if (service.stderrTail.length > STDERR_LINES) service.stderrTail.shift();
+        this.infoChangedSoon();
+      },
+      onDroppedLine: (sample) => {
+        service.stdoutDroppedLines++;
+        this.infoChangedSoon();
+        if (service.stdoutDroppedLines === 1 || service.stdoutDroppedLines % 1000 === 0) {
+          logger.debug(
+            { service: this.options.serviceName, agentId: this.options.agentId, dropped: service.stdoutDroppedLines, sample: service.scrub(sample) },
+            "dropped stdout lines that are not MCP messages",
+          );
+        }
+      },
+    };
+  }
+
+  /** Cancels a pending info update (the connection is closing). */
+  stop(): void {
+    clearTimeout(this.infoTimer);
+  }
+
+  /** Reports an info change within {@link INFO_THROTTLE_MS}, once for any number of changes (a stderr flood). */
+  private infoChangedSoon(): void {
+    if (this.infoTimer || this.options.isClosed()) return;
+    this.infoTimer = setTimeout(() => {
+      this.infoTimer = undefined;
+      if (!this.options.isClosed()) this.options.onInfoChange();
+    }, INFO_THROTTLE_MS);
+    this.infoTimer.unref();
+  }
+}

@@ -1,0 +1,44 @@
+import { AbortedError, TimeoutError } from "../errors.js";
+
+/** The caller's limits on a wait in {@link waitForConnection}, and whom the errors name. */
+export interface ConnectionWaitOptions {
+  serviceName: string;
+  /** The agent scope of the service; `undefined` (or empty) for the store scope. */
+  agentId: string | undefined;
+  /** Longest wait in milliseconds; then rejects with a {@link TimeoutError}. */
+  timeoutMs?: number;
+  /** Ends the wait with an {@link AbortedError}. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Waits for `connecting` (a connection attempt under way), but no longer than the caller's own limits: the call's
+ * `timeoutMs` and `signal` bound the wait, not the (longer) connect timeout. The attempt itself goes on either way.
+ */
+export async function waitForConnection(connecting: Promise<void>, options: ConnectionWaitOptions): Promise<void> {
+  const { serviceName, agentId, timeoutMs, signal } = options;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const context = { serviceName, ...(agentId ? { agentId } : {}) };
+  try {
+    await Promise.race([
+      connecting,
+      new Promise<never>((_resolve, reject) => {
+        if (timeoutMs !== undefined) {
+          timer = setTimeout(
+            () => reject(new TimeoutError({ ...context, message: `Service "${serviceName}" is still connecting after ${timeoutMs} ms` })),
+            timeoutMs,
+          );
+        }
+        if (signal) {
+          onAbort = () => reject(new AbortedError({ ...context, message: `Waiting for "${serviceName}" to connect was aborted` }));
+          if (signal.aborted) onAbort();
+          else signal.addEventListener("abort", onAbort, { once: true });
+        }
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
+}
