@@ -45,3 +45,13 @@ export async function storeWith(options: SetupStoreOptions = {}): Promise<MCPSto
 
 /** The text parts of a tool result, joined. */
 export const text = (result: { content: Array<{ type: string; text?: string }> }) => result.content.map((part) => part.text).join("");
+
+/** Polls `check` every 10 ms until it holds (true) or `timeoutMs` passes (false). */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}

@@ -11,20 +11,12 @@ import {
   type StoreEvents,
   LIFECYCLE,
 } from "../src/index.js";
-import { cleanups, createTestStore, observedTransitions, refusedTransitions, storeWith, text } from "./helpers.js";
+import { cleanups, createTestStore, observedTransitions, refusedTransitions, storeWith, text, until } from "./helpers.js";
 
 // Fault tests against real processes: each misbehaving fixture, and what the store makes of it.
 
 
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}
 
 /** Resolves with the time the service first reaches `state`. */
 function reached(store: MCPStore, serviceName: string, state: ServiceState): Promise<number> {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { misbehavingFixtureConfig, processesMatching, stdioFixtureConfig } from "@mcpstore/testing";
 import { describe, expect, it } from "vitest";
 import { MCPStoreError, type MCPStore, type ServiceState, type StoreEvents } from "../src/index.js";
-import { captureLogger, cleanups, storeWith, text } from "./helpers.js";
+import { captureLogger, cleanups, storeWith, text, until } from "./helpers.js";
 
 // The guarantees of "one owner per service", each run with the operations at the same time against real processes.
 
@@ -34,14 +34,6 @@ function watchProcessCount(marker: string): { stop(): Promise<number> } {
   };
 }
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}
 
 describe("one process per stdio service", () => {
   // A server that holds a lock file while alive and is slow to exit: a second copy started before the first is gone
