@@ -15,6 +15,8 @@ export function createProgram(): Command {
     .version(version)
     .option("-c, --config <path>", "the config file (default: MCPSTORE_CONFIG, else ~/.mcpstore/mcp.json)")
     .option("--json", "print JSON for scripts instead of tables")
+    // Before the subcommands are added, which inherit it: `run api --help` lists --config and --json too.
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError()
     .exitOverride();
   registerRunCommand(program);
@@ -25,7 +27,8 @@ export function createProgram(): Command {
     `
 Exit status: ${EXIT.OK} ok, ${EXIT.INTERNAL} unexpected error, ${EXIT.USAGE} bad usage, ${EXIT.INVALID} invalid input or config, ${EXIT.NOT_FOUND} no such service or tool,
 ${EXIT.CONFLICT} already exists, ${EXIT.UNAVAILABLE} unreachable, timed out or unhealthy, ${EXIT.TOOL_ERROR} the tool failed, ${EXIT.CONFIG_FILE} config file unreadable.
-Environment: MCPSTORE_CONFIG, LOG_LEVEL (debug|info|warn|error|silent), and a .env file in the current directory.`,
+Environment: MCPSTORE_CONFIG, LOG_LEVEL (debug|info|warn|error|silent), and a .env file in the current directory;
+the .env beside the config file fills \${VAR} placeholders too (the real environment wins over both).`,
   );
   return program;
 }

@@ -69,7 +69,10 @@ describe("config", () => {
     expect(result.stdout).toContain("mcpServers.bad.url");
     const json = await runCli(["--json", "config", "validate", "--config", other], { cwd: directory });
     expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, services: [{ name: "good", kind: "remote" }] });
-    writeFileSync(other, '{ "mcpServers": { "x": { "url": "https://a" }, } }');
+    // JSONC (VS Code, Cursor): comments and trailing commas are fine; a missing comma is not.
+    writeFileSync(other, '{ "mcpServers": { "x": { "url": "https://a" }, } } // jsonc');
+    expect((await runCli(["config", "validate", "--config", other], { cwd: directory })).code).toBe(0);
+    writeFileSync(other, '{ "mcpServers": { "x": { "url": "https://a" } "y": {} } }');
     const broken = await runCli(["config", "validate", "--config", other], { cwd: directory });
     expect(broken.code).toBe(8);
     expect(broken.stderr).toMatch(/problems\.json:1:\d+/);

@@ -6,6 +6,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { formatCount, formatDuration, formatRatio, formatTable } from "./format-table.js";
 import { measureLatency, measureThroughput, type LatencySummary } from "./measure.js";
+import "./batch-add.js";
 
 // MCPStore against a raw MCP SDK client, both talking to the @mcpstore/testing fixture over stdio, in one run. Each
 // side has its own server process (a stdio server serves one client); the sides alternate batch by batch. This prints

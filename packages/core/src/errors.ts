@@ -135,6 +135,32 @@ export class ToolNotFoundError extends MCPStoreError {
   }
 }
 
+/** No prompt of that name in the scope, or a bare prompt name that several services share. */
+export class PromptNotFoundError extends MCPStoreError {
+  /** The code every `PromptNotFoundError` carries. */
+  static readonly code = "PROMPT_NOT_FOUND";
+  constructor(options: MCPStoreErrorOptions) {
+    super(PromptNotFoundError.code, options, "PromptNotFoundError");
+  }
+  /** True for a `PromptNotFoundError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is PromptNotFoundError {
+    return hasMarker(error, "mcpstore.error.PromptNotFoundError");
+  }
+}
+
+/** No service of the scope lists a resource with that URI (a template URI is read by passing its service). */
+export class ResourceNotFoundError extends MCPStoreError {
+  /** The code every `ResourceNotFoundError` carries. */
+  static readonly code = "RESOURCE_NOT_FOUND";
+  constructor(options: MCPStoreErrorOptions) {
+    super(ResourceNotFoundError.code, options, "ResourceNotFoundError");
+  }
+  /** True for a `ResourceNotFoundError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is ResourceNotFoundError {
+    return hasMarker(error, "mcpstore.error.ResourceNotFoundError");
+  }
+}
+
 /** The server answered with a protocol error, or (with `throwOnError`) a tool returned an error result. */
 export class ToolExecutionError extends MCPStoreError {
   /** The code every `ToolExecutionError` carries. */

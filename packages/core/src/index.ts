@@ -14,7 +14,7 @@ export {
   type ServiceInput,
   type ValidationIssue,
 } from "./config/service-config.js";
-export type { RegistryPersistence, RegistrySnapshot } from "./config/registry-change.js";
+export type { RegistryChange, RegistryPersistence, RegistrySnapshot } from "./config/registry-change.js";
 export type { EventMeta, EventReplay, ServiceRef, StoreEventHandler, StoreEventName, StoreEventRecord, StoreEvents } from "./events/store-events.js";
 export type { ApplyOptions, DesiredChange, DesiredService, DesiredStateDriver, DesiredStateEvent } from "./registry/desired-state.js";
 export { MemoryDesiredState } from "./registry/memory-desired-state.js";
@@ -23,6 +23,8 @@ export {
   AbortedError,
   ConnectionError,
   MCPStoreError,
+  PromptNotFoundError,
+  ResourceNotFoundError,
   ServiceExistsError,
   ServiceNotFoundError,
   ServiceUnavailableError,
@@ -34,6 +36,7 @@ export {
   type MCPStoreErrorOptions,
 } from "./errors.js";
 export type {
+  AddServiceOptions,
   BatchAddResult,
   CallToolOptions,
   CheckServicesResult,

@@ -3,7 +3,7 @@ import type { CacheDriver } from "./catalogue/cache-driver.js";
 import { Catalogue } from "./catalogue/catalogue.js";
 import { ConfigFile } from "./config/config-file.js";
 import type { ConfigProblem } from "./config/config-format.js";
-import { exportConfig, readEnvFile, resolveConfigPath, validateConfig, type ValidatedConfig } from "./config/config-loader.js";
+import { exportConfig, loadEnvVariables, resolveConfigPath, validateConfig, type ValidatedConfig } from "./config/config-loader.js";
 import { StoreClosedError, ValidationError } from "./errors.js";
 import { assertAgentId } from "./identifiers.js";
 import { createConsoleLogger, type Logger } from "./logger.js";
@@ -26,7 +26,10 @@ export interface SetupStoreOptions {
    * load as they are.
    */
   mcpConfigFile?: string | false;
-  /** A `.env` file whose variables fill `${VAR}` placeholders (the process environment wins over it). */
+  /**
+   * A `.env` file whose variables fill `${VAR}` placeholders (the process environment wins over it). Default: the
+   * `.env` beside the config file, when there is one.
+   */
   envFile?: string;
   /** How services are watched and reconnected; see {@link MonitoringOptions} and `monitoringPresets`. */
   monitoring?: MonitoringOptions;
@@ -83,7 +86,7 @@ export class MCPStore {
       });
     }
     const configPath = resolveConfigPath(options.mcpConfigFile);
-    const fileVariables = options.envFile !== undefined ? readEnvFile(options.envFile) : {};
+    const fileVariables = loadEnvVariables(configPath, options.envFile);
     const connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     if (!Number.isFinite(connectTimeoutMs) || connectTimeoutMs <= 0) {
       throw new ValidationError({

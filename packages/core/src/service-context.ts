@@ -1,9 +1,12 @@
 import type { GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
 import { scopeKeyOf, type Catalogue, type ScopeKey } from "./catalogue/catalogue.js";
-import { MCPStoreError, ServiceNotFoundError, ValidationError } from "./errors.js";
+import { ConnectionError, MCPStoreError, ServiceNotFoundError, TimeoutError, ValidationError } from "./errors.js";
+import { checkStoreServiceName } from "./config/config-format.js";
 import { parseServiceConfig, splitServiceInput, type ServiceConfig, type ServiceInput } from "./config/service-config.js";
 import type { ServiceRegistry } from "./registry/service-registry.js";
+import { withTimeLimit } from "./registry/service-requests.js";
 import type {
+  AddServiceOptions,
   BatchAddResult,
   CallToolOptions,
   CheckServicesResult,
@@ -57,11 +60,21 @@ export class ServiceContext {
 
   /**
    * Adds one service, a list, or `{ mcpServers: { name: config } }`. Everything is validated first: if any config is
-   * invalid or any name is taken, nothing is added. Persists at once and connects in the background; use
-   * {@link waitService} to wait for the connection. Resolves with the new services (state `initializing`).
+   * invalid or any name is taken, nothing is added. Persists at once and connects in the background. Resolves with
+   * the new services (state `initializing`), or, with `{ wait: true }` (or `{ wait: { state, timeoutMs } }`), once they
+   * are `healthy`: a service that cannot connect within its `timeout` seconds (else the store's `connectTimeoutMs`)
+   * rejects the call with a `ConnectionError`, as the seed's `safe_add_service` expects, and stays added, retrying.
+   *
+   * A name that is taken is a `SERVICE_EXISTS` error, with one exception that makes retrying an add work: when the
+   * existing service of that name has never been `healthy` since it was added and its connection failed (it is
+   * `reconnecting` or `unreachable`), the new config replaces it (the old connection is stopped, the file entry
+   * rewritten, and the service connects again from scratch).
    */
-  async addService(input: ServiceInput): Promise<ServiceInfo[]> {
-    const parsed = splitServiceInput(input).map(({ label, raw }) => parseServiceConfig(raw, label));
+  async addService(input: ServiceInput, options: AddServiceOptions = {}): Promise<ServiceInfo[]> {
+    const parsed = splitServiceInput(input)
+      .map(({ label, raw }) => parseServiceConfig(raw, label))
+      // A store service named `{name}_byagent_{id}` would be read back from the file as agent `{id}`'s.
+      .map((result) => (this.agentId === undefined ? checkStoreServiceName(result) : result));
     const failures = parsed.filter((result) => !result.ok);
     if (failures.length === 1) throw failures[0]!.error;
     if (failures.length > 1) {
@@ -70,33 +83,48 @@ export class ServiceContext {
         details: { issues: failures.flatMap((failure) => (failure.error.details?.issues as unknown[]) ?? []) },
       });
     }
-    return this.registry.add(
-      this.agentId,
-      parsed.map((result) => (result as { config: ServiceConfig }).config),
-    );
+    const configs = parsed.map((result) => (result as { config: ServiceConfig }).config);
+    const added = (await this.registry.addEach(this.agentId, configs, { allOrNone: true })).map((outcome) => {
+      if ("error" in outcome) throw outcome.error;
+      return outcome.service;
+    });
+    return options.wait ? this.waitConnected(configs, options.wait === true ? {} : options.wait) : added;
+  }
+
+  /** `addService`'s wait: each service within its limit; one that is not there in time is a `ConnectionError`. */
+  private async waitConnected(configs: ServiceConfig[], wait: Exclude<AddServiceOptions["wait"], boolean | undefined>): Promise<ServiceInfo[]> {
+    const limitMs = (config: ServiceConfig) => wait.timeoutMs ?? (config.timeout !== undefined ? config.timeout * 1000 : this.registry.connectTimeoutMs);
+    const settled = await Promise.allSettled(configs.map((config) => this.waitService(config.name, { ...wait, timeoutMs: limitMs(config) })));
+    const failed = settled.find((result) => result.status === "rejected");
+    if (!failed) return settled.map((result) => (result as PromiseFulfilledResult<ServiceInfo>).value);
+    const error: unknown = failed.reason;
+    // Not connected in time is a connection failure: what the seed's `except ConnectionError` and its retries expect.
+    if (!TimeoutError.isInstance(error)) throw error;
+    const { serviceName, agentId, details } = error;
+    throw new ConnectionError({ message: error.message, cause: error, ...(serviceName ? { serviceName } : {}), ...(agentId ? { agentId } : {}), ...(details ? { details } : {}) });
   }
 
   /**
    * Adds several services, each on its own: the result says, per service, whether it was added or why not. One bad
-   * service never keeps the others out.
+   * service never keeps the others out. The cheap path for many services: all are validated first, the valid ones
+   * are written to the config file in one write (under one lock), and they connect in parallel in the background.
+   * Taken names follow the rule of {@link addService}.
    */
   async batchAddServices(input: ServiceInput): Promise<BatchAddResult> {
-    const results: BatchAddResult["results"] = [];
-    for (const { label, raw } of splitServiceInput(input)) {
-      const parsed = parseServiceConfig(raw, label);
-      try {
-        if (!parsed.ok) throw parsed.error;
-        const [service] = await this.registry.add(this.agentId, [parsed.config]);
-        results.push({ name: parsed.name, success: true, service: service! });
-      } catch (error) {
-        if (!MCPStoreError.isInstance(error)) throw error;
-        results.push({
-          name: parsed.name,
-          success: false,
-          error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
-        });
-      }
-    }
+    const parsed = splitServiceInput(input)
+      .map(({ label, raw }) => parseServiceConfig(raw, label))
+      // A store service named `{name}_byagent_{id}` would be read back from the file as agent `{id}`'s.
+      .map((result) => (this.agentId === undefined ? checkStoreServiceName(result) : result));
+    const valid = parsed.flatMap((result) => (result.ok ? [result.config] : []));
+    const outcomes = await this.registry.addEach(this.agentId, valid);
+    let next = 0;
+    const results: BatchAddResult["results"] = parsed.map((result) => {
+      const outcome = result.ok ? outcomes[next++]! : { error: result.error };
+      if ("service" in outcome) return { name: result.name, success: true, service: outcome.service };
+      if (!MCPStoreError.isInstance(outcome.error)) throw outcome.error;
+      const { code, message, details } = outcome.error;
+      return { name: result.name, success: false, error: { code, message, ...(details ? { details } : {}) } };
+    });
     return { success: results.every((result) => result.success), results };
   }
 
@@ -203,8 +231,12 @@ export class ServiceContext {
     return this.catalogue.listResources(this.scopeKey, options.service);
   }
 
-  /** Reads a resource; `service` is needed only when several services list the URI, or for a template URI. */
-  readResource(uri: string, options: { service?: string; signal?: AbortSignal } = {}): Promise<ReadResourceResult> {
+  /**
+   * Reads a resource; `service` is needed only when several services list the URI, or for a template URI. `timeoutMs`
+   * (milliseconds; default the service's `timeout`, else 60 s) bounds the wait for a connecting service and the read
+   * together: a `TimeoutError` then, an `AbortedError` when `signal` aborts.
+   */
+  readResource(uri: string, options: { service?: string; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ReadResourceResult> {
     return this.registry.readResource(this.agentId, uri, options);
   }
 
@@ -214,9 +246,13 @@ export class ServiceContext {
     return this.catalogue.listPrompts(this.scopeKey, options.service);
   }
 
-  /** Gets a prompt by its name in this scope (`{service}_{prompt}`, or the bare name when unique). */
-  getPrompt(name: string, args: Record<string, string> = {}, options: { signal?: AbortSignal } = {}): Promise<GetPromptResult> {
-    return this.registry.getPrompt(this.agentId, name, args, options.signal);
+  /**
+   * Gets a prompt by its name in this scope (`{service}_{prompt}`, or the bare name when unique). `timeoutMs`
+   * (milliseconds; default the service's `timeout`, else 60 s) bounds the wait for a connecting service and the
+   * request together: a `TimeoutError` then, an `AbortedError` when `signal` aborts.
+   */
+  getPrompt(name: string, args: Record<string, string> = {}, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<GetPromptResult> {
+    return withTimeLimit(`Getting prompt ${name}`, options, (signal) => this.registry.getPrompt(this.agentId, name, args, signal));
   }
 
   /** Agents that own services, with their counts. Store scope only. */

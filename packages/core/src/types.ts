@@ -7,7 +7,7 @@ import type { ServiceConfig } from "./config/service-config.js";
  * - `healthy`: connected, catalogue loaded, probes answer;
  * - `degraded`: connected, but the last probe or call failed;
  * - `reconnecting`: the connection was lost; reconnecting with backoff (calls fail fast);
- * - `unreachable`: reconnection gave up for now; retried on a long cycle and when a tool is called;
+ * - `unreachable`: reconnection gave up for now; retried every `reconnectionSeconds` (jittered) and when a tool is called;
  * - `disconnected`: stopped because a user asked (removed, or the store closed).
  */
 export type ServiceState = "initializing" | "healthy" | "degraded" | "reconnecting" | "unreachable" | "disconnected";
@@ -104,13 +104,26 @@ export interface PromptInfo {
   arguments?: Array<{ name: string; description?: string; required?: boolean }>;
 }
 
-/** Options of `callTool`. */
+/**
+ * Options of `callTool`. A time limit must be a positive number of milliseconds (0, a negative number or NaN is a
+ * `ValidationError` naming it, before anything is sent); `Infinity`, or anything above 2^31 − 1 (about 24.8 days),
+ * means no limit.
+ */
 export interface CallToolOptions {
-  /** Time limit of the call in milliseconds (reset by progress notifications). Default: the service's `timeout`, else 60 s. */
+  /**
+   * Time limit of the call in milliseconds: one deadline, from when `callTool` is called, for the plugins'
+   * `tool:call-start` hooks, the wait for a service that is connecting or restarting, and the request (which gets
+   * what is left). Progress notifications reset the request's limit to what was left when it was sent. A call that
+   * runs out is a `TimeoutError`. Default: the service's `timeout`, else 60 s.
+   */
   timeoutMs?: number;
-  /** Hard cap on the call's total time in milliseconds, whatever progress arrives. Default: 10 × `timeoutMs`. */
+  /** Hard cap on the call's total time in milliseconds, from when `callTool` is called, whatever progress arrives. Default: 10 × `timeoutMs`. */
   maxTotalTimeoutMs?: number;
-  /** Cancels the call; the server is sent `notifications/cancelled`. */
+  /**
+   * Cancels the call (an `AbortedError`); the server is sent `notifications/cancelled`. One signal may serve any number
+   * of calls: each call is linked to it only while it runs, so it gains no listener, and aborting it later cancels
+   * nothing that already finished.
+   */
   signal?: AbortSignal;
   /** Receives the server's progress notifications (a progress token is sent only when this is given). */
   onProgress?: (progress: Progress) => void;
@@ -141,12 +154,32 @@ export interface CheckServicesResult {
 export interface WaitServiceOptions {
   /** The state (or any of the states) to wait for. Default `"healthy"`. */
   state?: ServiceState | ServiceState[];
-  /** How long to wait, in milliseconds. Default 10,000. */
+  /**
+   * How long to wait, in milliseconds: a positive number (else a `ValidationError`); `Infinity`, or anything above
+   * 2^31 − 1, waits with no limit. Default 10,000.
+   */
   timeoutMs?: number;
+  /** Ends the wait with an `AbortedError`. */
   signal?: AbortSignal;
 }
 
-/** The per-service outcome of `batchAddServices`. */
+/** Options of `addService`. */
+export interface AddServiceOptions {
+  /**
+   * Resolve only once the new services are connected: `true` waits for `healthy`; `{ state, timeoutMs, signal }` as in
+   * `waitService`. Each service may take `timeoutMs`, else its config's `timeout` (seconds), else the store's
+   * `connectTimeoutMs` (default 30 s). One that does not get there in time, or turns `unreachable`, rejects the call
+   * with a `ConnectionError` (`cause`: the `TimeoutError`, or the connection's last error in the message); the
+   * service stays added and keeps retrying, and adding it again replaces it. Default: resolve at once (`initializing`).
+   */
+  wait?: boolean | Pick<WaitServiceOptions, "state" | "timeoutMs" | "signal">;
+}
+
+/**
+ * The per-service outcome of `batchAddServices`, in the order given. A failure carries the error's `code`
+ * (`VALIDATION_ERROR` for a bad config, `SERVICE_EXISTS` for a taken name or one repeated in the batch, or the config
+ * file's error when the one write of the batch failed) and its message.
+ */
 export type BatchAddResult = {
   /** True when every service was added. */
   success: boolean;

@@ -146,7 +146,6 @@ describe("monitoring options", () => {
       enableReconnection: true,
       updateToolsOnReconnection: true,
       maxReconnectAttempts: 5,
-      unreachableRetrySeconds: 300,
       probeTimeoutSeconds: 10,
       maxConcurrentProbes: 8,
       stableSeconds: 60,

@@ -359,7 +359,7 @@ describe("other formats", () => {
     await writeFile(file, JSON.stringify({ inputs: [], servers: { fx: { type: "stdio", command: fixture.command, args: fixture.args }, web: { type: "http", url: "http://127.0.0.1:9/mcp" }, old: { type: "sse", url: "http://127.0.0.1:9/sse" } } }));
     const store = await open();
     const context = store.forStore();
-    expect((await context.getService("web")).config.transport).toBe("streamable-http");
+    expect((await context.getService("web")).config.transport).toBeUndefined();
     expect((await context.getService("old")).config.transport).toBe("sse");
     await context.waitService("fx", { timeoutMs: 15_000 });
     await context.patchService("web", { timeout: 9 });

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ConnectionError, ServiceUnavailableError, TimeoutError } from "../src/index.js";
+import { ConnectionError, monitoringPresets, ServiceUnavailableError, TimeoutError } from "../src/index.js";
 import { ProbeLimiter } from "../src/connection/probe-limiter.js";
 import { DEGRADED_PROBE_SECONDS, LIST_CHANGED_DEBOUNCE_MS, RECONNECT_BASE_MS } from "../src/connection/service-connection.js";
+import { UNREACHABLE_JITTER } from "../src/connection/reconnect-schedule.js";
 import { createConnection, FakeServer } from "./lifecycle-harness.js";
 
 // The lifecycle's schedules (probes, backoff, the unreachable cycle, the stable period, catalogue refreshes) with fake
@@ -115,11 +116,11 @@ describe("probes", () => {
 });
 
 describe("reconnection", () => {
-  it("backs off exponentially with full jitter up to reconnectionSeconds, then is unreachable on a long cycle", async () => {
+  it("backs off exponentially with full jitter from 0.5 s up to reconnectionSeconds, then retries every reconnectionSeconds", async () => {
     vi.spyOn(Math, "random").mockReturnValue(0.999);
     const server = new FakeServer();
     server.mode = "refuse";
-    const { connection, states } = harness({ server, monitoring: { reconnectionSeconds: 3, maxReconnectAttempts: 5, unreachableRetrySeconds: 100 } });
+    const { connection, states } = harness({ server, monitoring: { reconnectionSeconds: 3, maxReconnectAttempts: 5 } });
     connection.start();
     await vi.advanceTimersByTimeAsync(0);
     const delays: number[] = [];
@@ -135,33 +136,86 @@ describe("reconnection", () => {
     expect(server.connectAttempts).toBe(5);
     expect(connection.state).toBe("unreachable");
     expect(connection.attempts).toBe(5);
-    expect(connection.nextAttemptAt! - Date.now()).toBe(100_000);
+    // Unreachable: the next attempt is reconnectionSeconds away, jittered by ±10 % (0.999 → +9.98 %).
+    expect(connection.nextAttemptAt! - Date.now()).toBeCloseTo(3000 * (1 + UNREACHABLE_JITTER * (2 * 0.999 - 1)), 2);
     expect(connection.lastError).toMatch(/ECONNREFUSED/);
     expect(states.map((change) => change.state)).toEqual(["reconnecting", "unreachable"]);
     expect(states[0]).toMatchObject({ previous: "initializing", reason: expect.stringMatching(/ECONNREFUSED/) });
-    // The long cycle: still down after 100 s, tried again; up at the next one.
-    await vi.advanceTimersByTimeAsync(100_000);
+    // Still down after one interval: tried again, and again one interval later; up at the next one.
+    await vi.advanceTimersByTimeAsync(3_300);
     expect(server.connectAttempts).toBe(6);
     expect(connection.state).toBe("unreachable");
     server.mode = "ok";
-    await vi.advanceTimersByTimeAsync(100_000);
+    await vi.advanceTimersByTimeAsync(3_300);
+    expect(server.connectAttempts).toBe(7);
     expect(connection.state).toBe("healthy");
     expect(states.at(-1)).toMatchObject({ previous: "unreachable", state: "healthy", reason: "connected" });
+  });
+
+  for (const [preset, seconds] of [
+    ["production", 120],
+    ["development", 30],
+  ] as const) {
+    it(`with the ${preset} preset a dead server is tried again about every ${seconds} s (the seed's reconnection_seconds)`, async () => {
+      // Math.random is not mocked: the real jitter.
+      const server = new FakeServer();
+      server.mode = "refuse";
+      const { connection } = harness({ server, monitoring: monitoringPresets[preset] });
+      connection.start();
+      await vi.advanceTimersByTimeAsync(0);
+      const gaps: number[] = [];
+      let last = Date.now();
+      let attempts = server.connectAttempts;
+      while (gaps.length < 30) {
+        await vi.advanceTimersByTimeAsync(connection.nextAttemptAt! - Date.now());
+        expect(server.connectAttempts).toBe(attempts + 1);
+        attempts = server.connectAttempts;
+        gaps.push(Date.now() - last);
+        last = Date.now();
+      }
+      // The default maxReconnectAttempts (5): four backoff delays within 0.5, 1, 2 and 4 s, then unreachable.
+      const backoff = gaps.slice(0, 4);
+      backoff.forEach((gap, index) => expect(gap).toBeLessThanOrEqual(RECONNECT_BASE_MS * 2 ** index));
+      expect(connection.state).toBe("unreachable");
+      const cycle = gaps.slice(4);
+      for (const gap of cycle) {
+        expect(gap).toBeGreaterThanOrEqual(seconds * 1000 * (1 - UNREACHABLE_JITTER));
+        expect(gap).toBeLessThanOrEqual(seconds * 1000 * (1 + UNREACHABLE_JITTER));
+      }
+      // Jittered, not in step: the gaps differ, and average out at the seed's interval.
+      expect(new Set(cycle).size).toBeGreaterThan(1);
+      const mean = cycle.reduce((sum, gap) => sum + gap, 0) / cycle.length;
+      expect(Math.abs(mean - seconds * 1000)).toBeLessThan(seconds * 1000 * 0.05);
+    });
+  }
+
+  it("the deprecated unreachableRetrySeconds, when given, still sets an exact interval for an unreachable service", async () => {
+    const server = new FakeServer();
+    server.mode = "refuse";
+    const { connection } = harness({ server, monitoring: { reconnectionSeconds: 3, maxReconnectAttempts: 1, unreachableRetrySeconds: 100 } });
+    connection.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(connection.state).toBe("unreachable");
+    expect(connection.nextAttemptAt! - Date.now()).toBe(100_000);
+    await vi.advanceTimersByTimeAsync(100_000);
+    expect(server.connectAttempts).toBe(2);
+    expect(connection.nextAttemptAt! - Date.now()).toBe(100_000);
   });
 
   it("a call to an unreachable service fails at once and retries the connection at once", async () => {
     const server = new FakeServer();
     server.mode = "refuse";
-    const { connection } = harness({ server, monitoring: { maxReconnectAttempts: 1, unreachableRetrySeconds: 3600 } });
+    const { connection } = harness({ server, monitoring: { ...monitoringPresets.production, maxReconnectAttempts: 1 } });
     connection.start();
     await vi.advanceTimersByTimeAsync(0);
     expect(connection.state).toBe("unreachable");
+    expect(connection.nextAttemptAt! - Date.now()).toBeGreaterThanOrEqual(108_000);
     server.mode = "ok";
     const error = await connection.callTool("echo", { text: "x" }).catch((caught: unknown) => caught);
     expect(ServiceUnavailableError.isInstance(error)).toBe(true);
     expect((error as ServiceUnavailableError).details).toMatchObject({ state: "unreachable" });
     await vi.advanceTimersByTimeAsync(0);
-    // Long before the hour-long cycle: the call itself brought it back.
+    // Long before the two-minute interval: the call itself brought it back.
     expect(connection.state).toBe("healthy");
     expect(server.connectAttempts).toBe(2);
     expect(await connection.callTool("echo", { text: "x" })).toMatchObject({ content: [{ type: "text", text: "x" }] });
@@ -201,14 +255,17 @@ describe("reconnection", () => {
   });
 
   it("a server that keeps dropping becomes unreachable after maxReconnectAttempts losses", async () => {
-    const { connection, server, states } = await connected({ monitoring: { maxReconnectAttempts: 3, unreachableRetrySeconds: 300 } });
+    const { connection, server, states } = await connected({ monitoring: { maxReconnectAttempts: 3 } });
     for (let flap = 1; flap <= 3; flap++) {
       await server.dropConnection();
       if (connection.state === "reconnecting") await vi.advanceTimersByTimeAsync(connection.nextAttemptAt! - Date.now());
     }
     expect(connection.state).toBe("unreachable");
     expect(states.filter((change) => change.state === "reconnecting")).toHaveLength(2);
-    expect(connection.nextAttemptAt! - Date.now()).toBe(300_000);
+    // Then every reconnectionSeconds (default 60), jittered ±10 %.
+    const next = connection.nextAttemptAt! - Date.now();
+    expect(next).toBeGreaterThanOrEqual(54_000);
+    expect(next).toBeLessThanOrEqual(66_000);
   });
 
   it("refreshes the catalogue after each reconnection only with updateToolsOnReconnection", async () => {

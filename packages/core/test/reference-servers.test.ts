@@ -20,6 +20,7 @@ import {
   ToolNotFoundError,
   ValidationError,
   type ServiceContext,
+  ResourceNotFoundError,
 } from "../src/index.js";
 import {
   childServerPids,
@@ -209,8 +210,10 @@ describe("server-everything over stdio", () => {
     expect(read.contents[0]).toMatchObject({ uri: "demo://resource/static/document/architecture.md", mimeType: "text/markdown" });
     expect((read.contents[0] as { text: string }).text).toContain("Architecture");
 
-    // A template URI is not listed: it needs `service`.
-    await expect(ctx.readResource("demo://resource/dynamic/text/3")).rejects.toBeInstanceOf(ValidationError);
+    // A template URI is not listed: without `service` it is not found, and the error says to pass one.
+    await expect(ctx.readResource("demo://resource/dynamic/text/3")).rejects.toSatisfy(
+      (error: unknown) => ResourceNotFoundError.isInstance(error) && /pass \{ service \}/.test((error as Error).message),
+    );
     const dynamic = await ctx.readResource("demo://resource/dynamic/text/3", { service: "everything" });
     expect((dynamic.contents[0] as { text: string }).text).toMatch(/^Resource 3: /);
   });

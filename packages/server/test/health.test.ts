@@ -6,20 +6,25 @@ import { DetailedHealthResponse, HealthResponse } from "../src/schemas.js";
 import { ADMIN_TOKEN, TOKENS, send, silentLogger } from "./helpers.js";
 
 describe("health endpoints when something is wrong", () => {
-  it("/health/detailed is a 503 with the failing service when one does not answer", async () => {
+  it("/health/detailed is a 200 with status unhealthy and the failing service when one does not answer, as the seed", async () => {
     const remote = await startHttpFixture();
     const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: silentLogger, monitoring: { maxReconnectAttempts: 1 } });
     try {
       await using server = await serve(createApp(store, { tokens: TOKENS, logger: silentLogger }), { port: 0 });
       await store.forStore().addService({ name: "remote", url: remote.url });
       await store.forStore().waitService("remote");
-      expect((await send(server.url, "/health/detailed", { token: ADMIN_TOKEN })).status).toBe(200);
+      const healthy = await send(server.url, "/health/detailed", { token: ADMIN_TOKEN });
+      expect(healthy.status).toBe(200);
+      expect(DetailedHealthResponse.parse(healthy.json)).toMatchObject({ status: "healthy", details: { success: true } });
 
       await remote.close();
       const response = await send(server.url, "/health/detailed", { token: ADMIN_TOKEN });
-      expect(response.status).toBe(503);
+      // The check ran: 200, and the body says what it found (the seed's {"status": "unhealthy", "timestamp", "details"}).
+      expect(response.status).toBe(200);
       const body = DetailedHealthResponse.parse(response.json);
+      expect(Object.keys(body).sort()).toEqual(["details", "status", "timestamp"]);
       expect(body.status).toBe("unhealthy");
+      expect(Number.isNaN(Date.parse(body.timestamp))).toBe(false);
       expect(body.details?.success).toBe(false);
       expect(body.details?.services).toEqual([expect.objectContaining({ name: "remote", healthy: false })]);
       // The liveness probe still answers: the store itself is fine.
@@ -28,6 +33,17 @@ describe("health endpoints when something is wrong", () => {
       await store.close();
       await remote.close();
     }
+  });
+
+  it("/health/detailed is a 503 only when the check itself fails (here: the store is closed)", async () => {
+    const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: silentLogger });
+    await using server = await serve(createApp(store, { tokens: TOKENS, logger: silentLogger }), { port: 0 });
+    await store.close();
+    const response = await send(server.url, "/health/detailed", { token: ADMIN_TOKEN });
+    expect(response.status).toBe(503);
+    const body = DetailedHealthResponse.parse(response.json);
+    expect(body).toMatchObject({ status: "unhealthy", error: { code: "STORE_CLOSED" } });
+    expect(body.details).toBeUndefined();
   });
 
   it("/health is a 503 when the store cannot read its catalogue", async () => {

@@ -157,7 +157,7 @@ export class ConfigFile {
     } else {
       const entry = find(change.agentId, change.config.name);
       const target = entry ?? newEntryPath(parsed.document, change.agentId, change.config.name);
-      edit(target.path, serializeEntry(change.config, target.section));
+      edit(target.path, serializeEntry(change.config, target.section, entry));
     }
     if (!text.endsWith("\n")) text += "\n";
     return text;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import type { ConfigProblem, ParsedConfig } from "./config-format.js";
 import { ConfigFileError, type ValidationError } from "../errors.js";
@@ -14,13 +14,24 @@ export function resolveConfigPath(option: string | false | undefined): string | 
   return resolve(option ?? process.env.MCPSTORE_CONFIG ?? join(homedir(), ".mcpstore", "mcp.json"));
 }
 
-/** Reads a `.env` file into a map (it does not change `process.env`). */
-export function readEnvFile(path: string): Record<string, string> {
+/** Reads a `.env` file into a map (it does not change `process.env`); with `ifExists`, a missing file reads as empty. */
+export function readEnvFile(path: string, options: { ifExists?: boolean } = {}): Record<string, string> {
   try {
     return parseDotenv(readFileSync(path));
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (options.ifExists && (code === "ENOENT" || code === "ENOTDIR")) return {};
     throw new ConfigFileError({ message: `Cannot read the env file ${path}: ${(error as Error).message}`, cause: error, details: { path } });
   }
+}
+
+/**
+ * The variables that fill `${VAR}` placeholders besides the process environment (which wins over them): those of
+ * `envFile` when given, else those of the `.env` beside the config file, if there is one.
+ */
+export function loadEnvVariables(configPath: string | undefined, envFile: string | undefined): Record<string, string> {
+  if (envFile !== undefined) return readEnvFile(envFile);
+  return configPath !== undefined ? readEnvFile(join(dirname(configPath), ".env"), { ifExists: true }) : {};
 }
 
 /** The services of a parsed file that validate, and the problems of those that do not. */
@@ -37,6 +48,11 @@ export function validateConfig(parsed: ParsedConfig): ValidatedConfig {
   const seen = new Set<string>();
   for (const entry of parsed.entries) {
     const where = entry.path.join(".");
+    if (entry.problem !== undefined) {
+      result.problems.push({ serviceName: entry.name, ...(entry.agentId !== undefined ? { agentId: entry.agentId } : {}), message: entry.problem });
+      result.broken.push({ agentId: entry.agentId, name: entry.name });
+      continue;
+    }
     const parsedEntry = parseServiceConfig(entry.raw, entry.name);
     if (!parsedEntry.ok) {
       const issues = ((parsedEntry.error as ValidationError).details?.issues as ValidationIssue[] | undefined)?.map((issue) => ({

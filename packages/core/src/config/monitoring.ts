@@ -7,7 +7,12 @@ export interface MonitoringOptions {
   healthCheckSeconds?: number;
   /** Hours between full catalogue refreshes. Default 2. */
   toolsUpdateHours?: number;
-  /** Cap, in seconds, of the backoff between reconnection attempts. Default 60. */
+  /**
+   * The seed's reconnection interval, in seconds ("2分钟重连间隔": 120 in the production preset, 30 in development).
+   * The first attempts after a failure back off from 0.5 s with full jitter up to this; once a service is
+   * `unreachable` (after `maxReconnectAttempts`) it is tried again about every this many seconds (±10 % jitter), and
+   * at once whenever one of its tools is called. Default 60.
+   */
   reconnectionSeconds?: number;
   /** Hours after which what the store keeps about removed services is pruned. Default 24. */
   cleanupHours?: number;
@@ -19,7 +24,11 @@ export interface MonitoringOptions {
   updateToolsOnReconnection?: boolean;
   /** Attempts of a reconnection cycle before a service is `unreachable`. Default 5. */
   maxReconnectAttempts?: number;
-  /** Seconds between retries of an `unreachable` service. Default 300. */
+  /**
+   * @deprecated Leave it out: an `unreachable` service is retried every `reconnectionSeconds`, as the seed says. When
+   * given, it still sets a separate, exact (unjittered) interval between retries of an `unreachable` service, in
+   * seconds, as it did before; the store logs a warning. No default.
+   */
   unreachableRetrySeconds?: number;
   /** Seconds one health probe may take. Default 10. */
   probeTimeoutSeconds?: number;
@@ -29,8 +38,8 @@ export interface MonitoringOptions {
   stableSeconds?: number;
 }
 
-/** {@link MonitoringOptions} with every default filled in. */
-export type ResolvedMonitoring = Required<MonitoringOptions>;
+/** {@link MonitoringOptions} with every default filled in (the deprecated `unreachableRetrySeconds` has none). */
+export type ResolvedMonitoring = Required<Omit<MonitoringOptions, "unreachableRetrySeconds">> & Pick<MonitoringOptions, "unreachableRetrySeconds">;
 
 /** The seed's recommended settings, exactly. */
 export const monitoringPresets = {
@@ -62,7 +71,7 @@ const monitoringSchema = z.strictObject({
   enableReconnection: z.boolean().default(true),
   updateToolsOnReconnection: z.boolean().default(true),
   maxReconnectAttempts: z.number().int().min(1).max(1000).default(5),
-  unreachableRetrySeconds: positive.default(300),
+  unreachableRetrySeconds: positive.optional(),
   probeTimeoutSeconds: positive.default(10),
   maxConcurrentProbes: z.number().int().min(1).max(10_000).default(8),
   stableSeconds: positive.default(60),

@@ -9,13 +9,26 @@ export function hasPlaceholder(value: string): boolean {
   return PLACEHOLDER.test(value);
 }
 
+/** True for an absolute `http:` or `https:` URL: the shape a remote service's `url` must have once expanded. */
+export function isHttpUrl(value: string): boolean {
+  try {
+    const protocol = new URL(value).protocol;
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
 /** The fields whose strings are expanded: everything that reaches the process or the request. */
 const EXPANDED_FIELDS = ["command", "args", "env", "working_dir", "url", "headers"] as const;
 
 /**
  * Expands `${VAR}` and `${VAR:-default}` in the strings of a service's `command`, `args`, `env`, `working_dir`, `url`
  * and `headers`, from `variables`. A variable that is unset (and has no default) is a {@link ValidationError} naming
- * it and the service. The config the store keeps, shows and writes back is the unexpanded one.
+ * it and the service. Placeholders may stand anywhere in `url` (`http://127.0.0.1:${PORT}/mcp`, `${API_BASE}/mcp`), so
+ * its shape is checked here, once expanded: a `url` that is not an http(s) URL then is a {@link ValidationError}
+ * naming the service, the field and the placeholders (never the values, which may be secret). The config the store
+ * keeps, shows and writes back is the unexpanded one.
  */
 export function expandPlaceholders(config: ServiceConfig, variables: Record<string, string | undefined>, agentId?: string): ServiceConfig {
   const missing = new Set<string>();
@@ -43,6 +56,16 @@ export function expandPlaceholders(config: ServiceConfig, variables: Record<stri
       serviceName: config.name,
       ...(agentId !== undefined ? { agentId } : {}),
       details: { missingVariables: names },
+    });
+  }
+  if (config.url !== undefined && hasPlaceholder(config.url) && !isHttpUrl(expanded.url!)) {
+    const placeholders = [...new Set(config.url.match(PLACEHOLDER) ?? [])];
+    const message = `must be an http(s) URL once ${placeholders.join(", ")} ${placeholders.length > 1 ? "are" : "is"} expanded`;
+    throw new ValidationError({
+      message: `Invalid service "${config.name}": services.${config.name}.url "${config.url}" ${message}`,
+      serviceName: config.name,
+      ...(agentId !== undefined ? { agentId } : {}),
+      details: { issues: [{ path: `services.${config.name}.url`, message }], placeholders },
     });
   }
   return expanded;

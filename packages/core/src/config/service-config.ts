@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { ValidationError } from "../errors.js";
 import { SERVICE_NAME_PATTERN } from "../identifiers.js";
-import { hasPlaceholder, redactValue } from "./placeholders.js";
+import { hasPlaceholder, isHttpUrl, redactValue } from "./placeholders.js";
 
 /** Remote transports. With no `transport`, Streamable HTTP is tried first and SSE is the fallback. */
 export type RemoteTransport = "streamable-http" | "sse";
@@ -26,7 +26,7 @@ export interface ServiceConfig {
   env?: Record<string, string>;
   /** Working directory of the process. */
   working_dir?: string;
-  /** Endpoint of a remote server. */
+  /** Endpoint of a remote server: an http(s) URL, in which `${VAR}` placeholders may stand anywhere (host and port too). */
   url?: string;
   transport?: RemoteTransport;
   /** Headers sent with every request to a remote server (values are treated as secrets). */
@@ -56,16 +56,11 @@ const serviceSchema = z
     args: z.array(z.string()).optional(),
     env: z.record(z.string(), z.string()).optional(),
     working_dir: z.string().min(1).optional(),
+    // With `${VAR}` placeholders (the host and port too) the shape is checked once they are expanded, when the
+    // service starts (see expandPlaceholders).
     url: z
       .string()
-      .refine((value) => {
-        try {
-          const protocol = new URL(value).protocol;
-          return protocol === "http:" || protocol === "https:";
-        } catch {
-          return false;
-        }
-      }, "must be an http(s) URL")
+      .refine((value) => (hasPlaceholder(value) ? noLineBreaks(value) : isHttpUrl(value)), "must be an http(s) URL")
       .optional(),
     transport: z
       .string()

@@ -1,9 +1,10 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { CallToolOptions } from "../types.js";
+import { clampDelay } from "./clamp-delay.js";
 
-/** Time limit of a call when neither the call nor the service sets one, in milliseconds. */
-const DEFAULT_TIMEOUT_MS = 60_000;
+/** Time limit of a request when neither the caller nor the service sets one, in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** One tool call for {@link callToolOnce}. */
 export interface ToolCallRequest {
@@ -17,8 +18,9 @@ export interface ToolCallRequest {
 
 /**
  * Sends one `tools/call` within its limits: `timeoutMs` (else the service's `timeout`, else 60 s), reset by progress
- * when `onProgress` is given, and `maxTotalTimeoutMs` (default 10 × the timeout) as a hard wall-clock cap. Rejects
- * with the SDK's error; mapping it to a typed error is the caller's.
+ * when `onProgress` is given, and `maxTotalTimeoutMs` (default 10 × the timeout) as a hard wall-clock cap. A limit
+ * above the longest timer (Infinity included) is no limit: timers are clamped, as Node fires longer ones at once.
+ * Rejects with the SDK's error; mapping it to a typed error is the caller's.
  */
 export async function callToolOnce(client: Client, request: ToolCallRequest): Promise<CallToolResult> {
   const { toolName, args, options, serviceTimeoutSeconds } = request;
@@ -37,15 +39,17 @@ export async function callToolOnce(client: Client, request: ToolCallRequest): Pr
     onAbort = () => controller.abort(options.signal?.reason);
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener("abort", onAbort, { once: true });
-    capTimer = setTimeout(
-      () => controller.abort(new McpError(ErrorCode.RequestTimeout, `Maximum total timeout exceeded (${capMs} ms)`, { maxTotalTimeout: capMs })),
-      capMs,
-    );
+    if (capMs !== Number.POSITIVE_INFINITY) {
+      capTimer = setTimeout(
+        () => controller.abort(new McpError(ErrorCode.RequestTimeout, `Maximum total timeout exceeded (${Math.round(capMs)} ms)`, { maxTotalTimeout: capMs })),
+        clampDelay(capMs),
+      );
+    }
     signal = controller.signal;
   }
   try {
     return (await client.callTool({ name: toolName, arguments: args }, undefined, {
-      timeout,
+      timeout: clampDelay(timeout),
       ...(signal ? { signal } : {}),
       ...(options.onProgress ? { onprogress: options.onProgress, resetTimeoutOnProgress: true } : {}),
     })) as CallToolResult;

@@ -2,21 +2,94 @@
  * What an error from the MCP SDK or a transport means for a connection (no answer, session gone, slow down, cannot
  * start), and how it becomes one of our typed errors. The connection decides what to do about it.
  */
+import { STATUS_CODES } from "node:http";
+import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { AbortedError, ConnectionError, MCPStoreError, ServiceUnavailableError, TimeoutError, ToolExecutionError } from "../errors.js";
-import type { ServiceState } from "../types.js";
+import type { ServiceState, TransportKind } from "../types.js";
+import type { ServerRun } from "./server-output-recorder.js";
+import type { ProcessExit } from "./stdio-transport.js";
 
 /** The stdio command could not be started at all (missing, not executable): retrying soon will not fix it. */
 export function isSpawnFailure(error: unknown): boolean {
   return error instanceof Error && ["ENOENT", "EACCES", "ENOTDIR"].includes((error as NodeJS.ErrnoException).code ?? "");
 }
 
-/** The HTTP status a transport error carries, if any (Streamable HTTP errors have `code`; SSE ones say `HTTP nnn`). */
+/**
+ * The HTTP status a transport error carries, if any (Streamable HTTP and SSE stream errors have `code`; failed SSE
+ * posts and our own errors say `HTTP nnn`).
+ */
 export function httpStatusOf(error: unknown): number | undefined {
-  if (error instanceof StreamableHTTPError && typeof error.code === "number" && error.code >= 100) return error.code;
+  if ((error instanceof StreamableHTTPError || error instanceof SseError) && typeof error.code === "number" && error.code >= 100) return error.code;
   const match = error instanceof Error ? /\bHTTP (\d{3})\b/.exec(error.message) : null;
   return match ? Number(match[1]) : undefined;
+}
+
+/** Statuses of a Streamable HTTP `initialize` that, per the spec, mark a server of the old HTTP+SSE transport. */
+const OLD_SERVER_STATUSES = new Set([400, 404, 405]);
+
+/**
+ * Whether a failed Streamable HTTP attempt is tried again over SSE: when the server answered a status the spec names
+ * for an old server (400, 404, 405), or did not answer over HTTP at all (refused, timed out, not MCP). Any other
+ * status (401, 403, 500, ...) is the server's real answer, which an SSE attempt would only hide.
+ */
+export function fallsBackToSse(error: unknown): boolean {
+  const status = httpStatusOf(error);
+  return status === undefined || OLD_SERVER_STATUSES.has(status);
+}
+
+const TRANSPORT_NAMES: Record<TransportKind, string> = { stdio: "stdio", "streamable-http": "Streamable HTTP", sse: "SSE" };
+
+/**
+ * A failed connection attempt that got an HTTP status, as a {@link ConnectionError} saying it in words
+ * (`Streamable HTTP answered HTTP 401 Unauthorized`) with the SDK's error as its cause; any other failure as it is.
+ */
+export function toConnectError(error: unknown, kind: TransportKind): unknown {
+  const status = httpStatusOf(error);
+  if (status === undefined || MCPStoreError.isInstance(error)) return error;
+  const statusText = STATUS_CODES[status];
+  return new ConnectionError({
+    message: `${TRANSPORT_NAMES[kind]} answered HTTP ${status}${statusText ? ` ${statusText}` : ""}`,
+    cause: error,
+    details: { httpStatus: status, transport: kind },
+  });
+}
+
+/** How a process ended, in words: `exited with code 1`, `was killed by SIGKILL (out of memory?)`. */
+export function describeExit(exit: ProcessExit): string {
+  if (exit.signal === null) return `exited with code ${exit.code ?? "unknown"}`;
+  // Nothing here sent it (the connection was not closing): the kernel's OOM killer is the usual sender.
+  return `was killed by ${exit.signal}${exit.signal === "SIGKILL" ? " (out of memory?)" : ""}`;
+}
+
+/** A failed connection attempt, in words for `lastError`, and whether it is a fault of the service's configuration. */
+export interface ConnectFailure {
+  reason: string;
+  /** Retrying soon will not help (a command that cannot start, or is no MCP server): straight to `unreachable`. */
+  configurationFault: boolean;
+}
+
+/**
+ * What a failed connection attempt means. A stdio command that cannot be started, or that exits with code 0 before
+ * answering `initialize` (`echo`, a CLI that is no MCP server), is a configuration fault. When the process exited,
+ * the reason says how, quotes the first stdout line that was not MCP, and the last stderr line.
+ */
+export function classifyConnectFailure(error: unknown, context: { describe(error: unknown): string; run: ServerRun | undefined }): ConnectFailure {
+  const spawnFailure = isSpawnFailure(error);
+  if (spawnFailure || !context.run) return { reason: context.describe(error), configurationFault: spawnFailure };
+  const { exit, firstDroppedLine, lastStderrLine } = context.run;
+  const stderr = lastStderrLine ? ` (last stderr: ${lastStderrLine})` : "";
+  // Only a lost connection is the process's doing; after a timeout, the exit is ours (the attempt closed it).
+  if (!exit || !isDeadConnection(error)) return { reason: `${context.describe(error)}${stderr}`, configurationFault: false };
+  const stdout = firstDroppedLine !== undefined ? `; its stdout was not MCP (first line: ${JSON.stringify(firstDroppedLine)})` : "";
+  return { reason: `the process ${describeExit(exit)} before answering initialize${stdout}${stderr}`, configurationFault: exit.code === 0 };
+}
+
+/** Why a connection that was up closed under us, saying how its process ended (stdio) and its last stderr line. */
+export function lostConnectionReason(run: ServerRun | undefined): string {
+  const exit = run?.exit ? `: the process ${describeExit(run.exit)}` : "";
+  return `connection closed${exit}${run?.lastStderrLine ? ` (last stderr: ${run.lastStderrLine})` : ""}`;
 }
 
 /** The server answered, but the session this client had is gone (it restarted): re-initialising fixes it. */

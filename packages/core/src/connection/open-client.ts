@@ -3,9 +3,13 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { ServiceConfig } from "../config/service-config.js";
 import type { TransportKind } from "../types.js";
 import { closeClient } from "./close-client.js";
+import { fallsBackToSse, toConnectError } from "./error-classification.js";
+import { OutputSchemaValidator } from "./output-schema-validator.js";
 import { transportCandidates } from "./transports.js";
 
 const CLIENT_INFO = { name: "mcpstore", version: "0.1.0" };
+/** One output-schema validator for every client (see {@link OutputSchemaValidator}). */
+const OUTPUT_SCHEMA_VALIDATOR = new OutputSchemaValidator();
 
 /** What {@link openClient} needs from its connection. */
 export interface OpenClientOptions {
@@ -31,13 +35,14 @@ export type OpenedClient = { client: Client; kind: TransportKind } | { failure: 
 
 /**
  * Opens a client for a service, trying its transport kinds in order (stdio; the one named; or Streamable HTTP, then
- * SSE) until one connects, initialises and, when asked, loads the catalogue. A client that is not returned is closed.
+ * SSE when the server looks like an old one) until one connects, initialises and, when asked, loads the catalogue. A
+ * client that is not returned is closed.
  */
 export async function openClient(options: OpenClientOptions): Promise<OpenedClient> {
   const candidates = transportCandidates(options.config);
   let lastFailure: unknown;
   for (const [index, kind] of candidates.entries()) {
-    const client = new Client(CLIENT_INFO, { capabilities: {} });
+    const client = new Client(CLIENT_INFO, { capabilities: {}, jsonSchemaValidator: OUTPUT_SCHEMA_VALIDATOR });
     let transport: Transport;
     try {
       transport = options.buildTransport(kind);
@@ -49,11 +54,13 @@ export async function openClient(options: OpenClientOptions): Promise<OpenedClie
     try {
       await client.connect(transport, { timeout: options.connectTimeoutMs });
     } catch (error) {
-      lastFailure = error;
+      lastFailure = toConnectError(error, kind);
       await closeClient(client);
       if (options.isClosed()) return { closed: true };
       const next = candidates[index + 1];
-      if (next) options.onFallback(kind, next, error);
+      // Only an old server's answer (or none) moves on to SSE: a 401 or 403 is reported, not hidden by SSE's 404.
+      if (!next || !fallsBackToSse(error)) break;
+      options.onFallback(kind, next, error);
       continue;
     }
     if (options.isClosed()) {

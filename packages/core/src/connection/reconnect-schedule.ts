@@ -6,6 +6,18 @@ import { clampDelay } from "./clamp-delay.js";
 /** Bound of the first reconnection delay; each further attempt doubles it, up to `reconnectionSeconds`. */
 export const RECONNECT_BASE_MS = 500;
 
+/**
+ * How far retries of an `unreachable` service spread around `reconnectionSeconds`: ±10 %, so that services that lost
+ * one server together do not retry in step, while the interval stays the seed's on average.
+ */
+export const UNREACHABLE_JITTER = 0.1;
+
+/** The delay before the next attempt of an `unreachable` service, in milliseconds. */
+export function unreachableRetryMs(monitoring: ResolvedMonitoring, random: () => number = Math.random): number {
+  if (monitoring.unreachableRetrySeconds !== undefined) return monitoring.unreachableRetrySeconds * 1000;
+  return monitoring.reconnectionSeconds * 1000 * (1 + UNREACHABLE_JITTER * (2 * random() - 1));
+}
+
 /** The service a {@link ReconnectSchedule} counts for: it keeps these shown in the service info. */
 export interface ReconnectingService {
   /** Failed connection attempts and lost connections since the service was last stable. */
@@ -28,9 +40,10 @@ export interface ReconnectScheduleOptions {
 
 /**
  * When one service connects again: after each failed attempt or lost connection, with full-jitter exponential
- * backoff up to `reconnectionSeconds`; `unreachable` after `maxReconnectAttempts` (or a failure that retrying soon will
- * not fix), then on the long `unreachableRetrySeconds` cycle. The count starts again once a connection has lasted
- * `stableSeconds`.
+ * backoff from {@link RECONNECT_BASE_MS} up to `reconnectionSeconds`; `unreachable` after `maxReconnectAttempts` (or a
+ * failure that retrying soon will not fix), then tried again every `reconnectionSeconds` ± {@link UNREACHABLE_JITTER}
+ * (the seed's "2分钟重连间隔" in the production preset), or every `unreachableRetrySeconds` when that deprecated option
+ * is set. The count starts again once a connection has lasted `stableSeconds`.
  */
 export class ReconnectSchedule {
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -45,7 +58,7 @@ export class ReconnectSchedule {
   /** Counts a failed attempt or lost connection and schedules what comes next. */
   afterFailure(reason: string, permanent: boolean): void {
     this.service.attempts += 1;
-    const { enableReconnection, maxReconnectAttempts, unreachableRetrySeconds, reconnectionSeconds } = this.options.monitoring;
+    const { enableReconnection, maxReconnectAttempts, reconnectionSeconds } = this.options.monitoring;
     if (!enableReconnection) {
       // No automatic retries: the service is retried only when one of its tools is called, or when restarted.
       this.options.setState("unreachable", reason, true);
@@ -53,7 +66,7 @@ export class ReconnectSchedule {
     }
     if (permanent || this.service.attempts >= maxReconnectAttempts) {
       this.options.setState("unreachable", reason, true);
-      this.scheduleReconnect(unreachableRetrySeconds * 1000);
+      this.scheduleReconnect(unreachableRetryMs(this.options.monitoring));
       return;
     }
     this.options.setState("reconnecting", reason, true);

@@ -1,4 +1,5 @@
 import type { Logger } from "../logger.js";
+import type { ProcessExit } from "./stdio-transport.js";
 import type { TransportHooks } from "./transports.js";
 
 /** Lines of stderr kept per service. */
@@ -28,18 +29,40 @@ export interface ServerOutputRecorderOptions {
   onInfoChange(): void;
 }
 
+/** What the latest run of a stdio server left to explain a failure with (all of it secret-free). */
+export interface ServerRun {
+  /** How the process ended, once it has. */
+  exit: ProcessExit | undefined;
+  /** The first stdout line of the run that was not an MCP message, cut short. */
+  firstDroppedLine: string | undefined;
+  /** The last line of the stderr tail (which spans runs). */
+  lastStderrLine: string | undefined;
+}
+
+/** What the recorder keeps of one run, filled in by that run's transport hooks. */
+type RunRecord = { exit?: ProcessExit; firstDroppedLine?: string };
+
 /**
  * Records what a stdio server prints besides MCP messages: a short, secret-free tail of its stderr and the count of
- * stdout lines that were dropped. A flood of either updates the service info at most every {@link INFO_THROTTLE_MS}.
+ * stdout lines that were dropped; and, for the latest run, how it ended and its first dropped line. A flood of either
+ * updates the service info at most every {@link INFO_THROTTLE_MS}.
  */
 export class ServerOutputRecorder {
   private infoTimer: NodeJS.Timeout | undefined;
+  private run: RunRecord = {};
 
   constructor(private readonly options: ServerOutputRecorderOptions) {}
 
-  /** The transport hooks that feed the recorder. */
+  /** What the latest run (the transport of the latest {@link hooks}) left to explain a failure with. */
+  lastRun(): ServerRun {
+    return { exit: this.run.exit, firstDroppedLine: this.run.firstDroppedLine, lastStderrLine: this.options.service.stderrTail.at(-1) };
+  }
+
+  /** The transport hooks that feed the recorder, for a new run (a new transport). */
   hooks(): TransportHooks {
     const { service, logger } = this.options;
+    const run: RunRecord = {};
+    this.run = run;
     return {
       onStderrLine: (line) => {
         service.stderrTail.push(service.scrub(line.slice(0, 500)));
@@ -47,6 +70,7 @@ export class ServerOutputRecorder {
         this.infoChangedSoon();
       },
       onDroppedLine: (sample) => {
+        run.firstDroppedLine ??= service.scrub(sample);
         service.stdoutDroppedLines++;
         this.infoChangedSoon();
         if (service.stdoutDroppedLines === 1 || service.stdoutDroppedLines % 1000 === 0) {
@@ -55,6 +79,9 @@ export class ServerOutputRecorder {
             "dropped stdout lines that are not MCP messages",
           );
         }
+      },
+      onProcessExit: (exit) => {
+        run.exit = exit;
       },
     };
   }

@@ -19,7 +19,7 @@ import type { ServiceUnavailableError } from "../errors.js";
 import type { CallToolOptions, ServiceInfo, ServiceState, TransportKind } from "../types.js";
 import { CatalogueRefresher } from "./catalogue-refresher.js";
 import { closeClient } from "./close-client.js";
-import { isSpawnFailure, unavailableError } from "./error-classification.js";
+import { classifyConnectFailure, lostConnectionReason, unavailableError } from "./error-classification.js";
 import { fetchCatalogue } from "./fetch-catalogue.js";
 import { HealthMonitor, type ProbeOutcome } from "./health-monitor.js";
 import { canTransition } from "./lifecycle.js";
@@ -255,8 +255,7 @@ export class ServiceConnection {
     if (serverVersion) this.serverInfo = { name: serverVersion.name, version: serverVersion.version };
     client.onclose = () => {
       if (this.client !== client || this.closed) return;
-      const lastLine = this.stderrTail.at(-1);
-      this.loseConnection(`connection closed${lastLine ? ` (last stderr: ${lastLine})` : ""}`);
+      this.loseConnection(lostConnectionReason(this.transportKind === "stdio" ? this.output.lastRun() : undefined));
     };
     client.onerror = (error) => {
       this.options.logger.debug({ service: this.config.name, error: this.describe(error) }, "transport error");
@@ -284,10 +283,10 @@ export class ServiceConnection {
 
   private onConnectFailure(error: unknown): void {
     if (this.closed) return;
-    const spawnFailure = isSpawnFailure(error);
-    // A server that dies while starting usually says why on stderr.
-    const lastLine = this.transportKind === "stdio" && !spawnFailure ? this.stderrTail.at(-1) : undefined;
-    this.reconnect.afterFailure(`${this.describe(error)}${lastLine ? ` (last stderr: ${lastLine})` : ""}`, spawnFailure);
+    // A server that dies while starting says how it exited, and usually why on stderr.
+    const run = this.transportKind === "stdio" ? this.output.lastRun() : undefined;
+    const failure = classifyConnectFailure(error, { describe: (cause) => this.describe(cause), run });
+    this.reconnect.afterFailure(failure.reason, failure.configurationFault);
   }
 
   /** The connection is gone (closed under us, or dropped after failed probes): reconnect, or give up for now. */

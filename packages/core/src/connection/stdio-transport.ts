@@ -20,6 +20,14 @@ export interface StdioTransportOptions {
   onStderrLine?: (line: string) => void;
   /** Receives the start of each stdout line that is not an MCP message, when it is dropped. */
   onDroppedLine?: (sample: string) => void;
+  /** Receives how the process ended, once it exited: on its own, or stopped by {@link StdioTransport.close}. */
+  onExit?: (exit: ProcessExit) => void;
+}
+
+/** How a process ended: its exit code, or the signal that killed it (one of the two is `null`). */
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
 const INHERITED_ENV = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"];
@@ -200,7 +208,7 @@ export class StdioTransport implements Transport {
         spawned = true;
         resolve();
       });
-      child.once("exit", () => this.onExit());
+      child.once("exit", (code, signal) => this.onExit({ code, signal }));
       child.once("close", () => this.reportClosed());
     });
   }
@@ -226,8 +234,9 @@ export class StdioTransport implements Transport {
     this.reportClosed();
   }
 
-  private onExit(): void {
+  private onExit(exit: ProcessExit): void {
     this.exited = true;
+    this.options.onExit?.(exit);
     // The process is gone; whatever it started goes too, and the connection is over even if a grandchild still
     // holds stdout open.
     void this.stopGroup();

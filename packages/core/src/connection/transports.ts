@@ -3,7 +3,7 @@ import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { ServiceConfig } from "../config/service-config.js";
-import { StdioTransport } from "./stdio-transport.js";
+import { StdioTransport, type ProcessExit } from "./stdio-transport.js";
 import type { TransportKind } from "../types.js";
 
 /** The transport kinds to try for a config, in order: stdio, the one named, or Streamable HTTP then SSE. */
@@ -19,6 +19,8 @@ export interface TransportHooks {
   onStderrLine?: (line: string) => void;
   /** A stdout line of the stdio process that was not an MCP message, and was dropped. */
   onDroppedLine?: (sample: string) => void;
+  /** The stdio process exited (on its own, or stopped when the transport closed). */
+  onProcessExit?: (exit: ProcessExit) => void;
   /**
    * A remote server's standing event stream (the GET stream of Streamable HTTP, the SSE stream) ended or broke: a hint
    * that the server went away, which the SDK may notice only much later.
@@ -37,6 +39,7 @@ export function createTransport(config: ServiceConfig, kind: TransportKind, hook
       ...(config.working_dir ? { cwd: config.working_dir } : {}),
       ...(hooks.onStderrLine ? { onStderrLine: hooks.onStderrLine } : {}),
       ...(hooks.onDroppedLine ? { onDroppedLine: hooks.onDroppedLine } : {}),
+      ...(hooks.onProcessExit ? { onExit: hooks.onProcessExit } : {}),
     });
   }
   const url = new URL(config.url!);

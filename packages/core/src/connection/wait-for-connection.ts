@@ -1,13 +1,14 @@
 import { AbortedError, TimeoutError } from "../errors.js";
+import { clampDelay } from "./clamp-delay.js";
 
 /** The caller's limits on a wait in {@link waitForConnection}, and whom the errors name. */
 export interface ConnectionWaitOptions {
   serviceName: string;
   /** The agent scope of the service; `undefined` (or empty) for the store scope. */
   agentId: string | undefined;
-  /** Longest wait in milliseconds; then rejects with a {@link TimeoutError}. */
+  /** Longest wait in milliseconds (`Infinity`: no limit); then rejects with a {@link TimeoutError}. */
   timeoutMs?: number;
-  /** Ends the wait with an {@link AbortedError}. */
+  /** Ends the wait with an {@link AbortedError}, or with its reason when that is a {@link TimeoutError} (a deadline). */
   signal?: AbortSignal;
 }
 
@@ -24,14 +25,19 @@ export async function waitForConnection(connecting: Promise<void>, options: Conn
     await Promise.race([
       connecting,
       new Promise<never>((_resolve, reject) => {
-        if (timeoutMs !== undefined) {
+        if (timeoutMs !== undefined && timeoutMs !== Number.POSITIVE_INFINITY) {
           timer = setTimeout(
-            () => reject(new TimeoutError({ ...context, message: `Service "${serviceName}" is still connecting after ${timeoutMs} ms` })),
-            timeoutMs,
+            () => reject(new TimeoutError({ ...context, message: `Service "${serviceName}" is still connecting after ${Math.round(timeoutMs)} ms` })),
+            clampDelay(timeoutMs),
           );
         }
         if (signal) {
-          onAbort = () => reject(new AbortedError({ ...context, message: `Waiting for "${serviceName}" to connect was aborted` }));
+          onAbort = () =>
+            reject(
+              TimeoutError.isInstance(signal.reason)
+                ? signal.reason
+                : new AbortedError({ ...context, message: `Waiting for "${serviceName}" to connect was aborted`, cause: signal.reason }),
+            );
           if (signal.aborted) onAbort();
           else signal.addEventListener("abort", onAbort, { once: true });
         }

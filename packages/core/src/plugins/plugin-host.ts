@@ -19,6 +19,35 @@ const HOOK_NAMES: readonly StoreEventName[] = [
 
 type CallStartHook = (payload: ToolCallStartPayload) => unknown;
 
+/**
+ * What the registry hands the interceptor for each call: the event's payload and the call's signal (the interceptor's
+ * type in events/ does not carry it yet, so it rides along on the payload).
+ */
+type CallStartRequest = EventPayload<"tool:call-start"> & { signal?: AbortSignal };
+
+/**
+ * A deep copy of `value` in which every plain object and array is frozen, so that a hook cannot change the arguments
+ * in place at any depth; anything else (a Date, a Buffer) is kept as it is. A cycle stays a cycle.
+ */
+function frozenCopy(value: unknown, copies = new Map<object, unknown>()): unknown {
+  if (value === null || typeof value !== "object") return value;
+  const done = copies.get(value);
+  if (done !== undefined) return done;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    copies.set(value, copy);
+    for (const item of value) copy.push(frozenCopy(item, copies));
+    return Object.freeze(copy);
+  }
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return value;
+  const copy: Record<string, unknown> = {};
+  copies.set(value, copy);
+  // defineProperty, not assignment: an own `__proto__` key stays a key.
+  for (const [key, item] of Object.entries(value)) Object.defineProperty(copy, key, { value: frozenCopy(item, copies), enumerable: true });
+  return Object.freeze(copy);
+}
+
 interface Interceptor {
   pluginName: string;
   hook: CallStartHook;
@@ -81,7 +110,7 @@ export class PluginHost {
       if (!hook) continue;
       if (name === "tool:call-start") {
         this.interceptors = insertByRank(this.interceptors, { pluginName: plugin.name, hook: hook as CallStartHook, rank });
-        this.options.events.interceptCallStart = (payload, check) => this.runCallStart(payload, check);
+        this.options.events.interceptCallStart = (payload, check) => this.runCallStart(payload as CallStartRequest, check);
       } else {
         this.detachers.push(this.options.events.on(name, hook as (payload: StoreEvents[typeof name]) => void, { rank, owner: plugin.name }));
       }
@@ -107,23 +136,28 @@ export class PluginHost {
   }
 
   /**
-   * Runs the `tool:call-start` hooks one after the other; each sees the arguments the previous ones left. Resolves with
-   * the arguments to send. A veto is a {@link PluginVetoError}; a hook that throws, a {@link PluginError}; rewritten
-   * arguments that fail the tool's schema, a `ValidationError` naming the plugin.
+   * Runs the `tool:call-start` hooks one after the other; each sees the arguments the previous ones left, deep-frozen,
+   * and the call's signal. Resolves with the arguments to send. A veto is a {@link PluginVetoError}; a hook that
+   * throws, a {@link PluginError}; rewritten arguments that fail the tool's schema, a `ValidationError` naming the
+   * plugin. The registry bounds the hooks by the call's deadline.
    */
-  private async runCallStart(payload: EventPayload<"tool:call-start">, check: (args: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
+  private async runCallStart(payload: CallStartRequest, check: (args: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
     let args = payload.arguments;
+    const { serviceName, agentId, callId, toolName, originalName } = payload;
+    const signal = payload.signal ?? new AbortController().signal;
+    // Frozen, so that a hook changes the arguments only by returning new ones, which are then validated.
+    const frozen = (seen: Record<string, unknown>): ToolCallStartPayload =>
+      Object.freeze({ serviceName, agentId, callId, toolName, originalName, arguments: frozenCopy(seen) as Record<string, unknown>, signal });
+    let seen = frozen(args);
     const context = {
       serviceName: payload.serviceName,
       toolName: payload.toolName,
       ...(payload.agentId !== undefined ? { agentId: payload.agentId } : {}),
     };
     for (const { pluginName, hook } of this.interceptors) {
-      // Frozen, so that a hook changes the arguments only by returning new ones, which are then validated.
-      const frozen: ToolCallStartPayload = Object.freeze({ ...payload, arguments: Object.freeze({ ...args }) });
       let decision: ToolCallStartDecision | undefined;
       try {
-        decision = (await hook(frozen)) as ToolCallStartDecision | undefined;
+        decision = (await hook(seen)) as ToolCallStartDecision | undefined;
       } catch (error) {
         if (MCPStoreError.isInstance(error)) throw error;
         throw new PluginError({ ...context, message: `Plugin "${pluginName}" failed on ${payload.toolName}: ${message(error)}`, pluginName, cause: error });
@@ -150,6 +184,7 @@ export class PluginHost {
           });
         }
         args = next as Record<string, unknown>;
+        seen = frozen(args);
       }
     }
     return args;

@@ -8,9 +8,17 @@ export type PluginOrder = "pre" | "post";
 /** Something that may be returned directly or as a promise. */
 export type Awaitable<T> = T | Promise<T>;
 
-/** What a `tool:call-start` hook sees: the call, with its arguments frozen (return new ones to change them). */
+/** What a `tool:call-start` hook sees: the call, with a deep-frozen copy of its arguments (return new ones to change them). */
 export type ToolCallStartPayload = Readonly<Omit<StoreEvents["tool:call-start"], "arguments" | "seq">> & {
+  /** The arguments, frozen at every depth: changing them in place throws; return `{ arguments }` instead. */
   readonly arguments: Readonly<Record<string, unknown>>;
+  /**
+   * The call's signal: aborts when the caller aborts the call or when the call's deadline (its `timeoutMs`, else the
+   * service's `timeout`, else 60 s) passes. A hook that waits on something (a policy server, a quota check) should
+   * pass it on or stop when it aborts: the call does not wait for it then, and fails with an `AbortedError` or a
+   * `TimeoutError`.
+   */
+  readonly signal: AbortSignal;
 };
 
 /**
@@ -29,8 +37,9 @@ export type PluginHook<Name extends StoreEventName> = Name extends "tool:call-st
 /**
  * A plugin's hooks, by event name. Every hook but `tool:call-start` observes: it runs after the fact, is not awaited,
  * and when it throws (or its promise rejects) the error is logged and nothing else happens. `tool:call-start` hooks run
- * before the call, one after the other and awaited; see {@link ToolCallStartDecision}. One that throws stops the call
- * with a `PluginError` naming the plugin: a policy that cannot decide must not let calls through.
+ * before the call, one after the other and awaited, within the call's deadline; see {@link ToolCallStartDecision}. One
+ * that throws stops the call with a `PluginError` naming the plugin: a policy that cannot decide must not let calls
+ * through.
  */
 export type PluginHooks = { [Name in StoreEventName]?: PluginHook<Name> };
 

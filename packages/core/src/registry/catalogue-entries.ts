@@ -2,6 +2,7 @@
 import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { disambiguatedToolName, publicToolName } from "../identifiers.js";
 import type { Catalogue } from "../catalogue/catalogue.js";
+import { deepFreeze } from "../catalogue/deep-freeze.js";
 import type { FetchedCatalogue } from "../connection/service-connection.js";
 import type { StoreEventBus } from "../events/store-events.js";
 import type { Logger } from "../logger.js";
@@ -32,7 +33,8 @@ export function nameTools(
     taken.add(name);
     return toToolInfo(serviceName, name, tool);
   });
-  return { tools: named, collisions };
+  // Frozen, with the schemas the SDK parsed: the memory cache keeps these objects as they are instead of a second copy.
+  return { tools: deepFreeze(named), collisions };
 }
 
 export function toToolInfo(serviceName: string, name: string, tool: Tool): ToolInfo {

@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { ResolvedMonitoring } from "../config/monitoring.js";
 import { expandPlaceholders } from "../config/placeholders.js";
 import type { ServiceConfig } from "../config/service-config.js";
+import { clampDelay } from "../connection/clamp-delay.js";
 import type { ProbeLimiter } from "../connection/probe-limiter.js";
 import { ServiceConnection } from "../connection/service-connection.js";
 import type { Logger } from "../logger.js";
@@ -11,6 +12,7 @@ import type { ServiceOwner } from "./service-owner.js";
 export interface ConnectionDefaults {
   monitoring: ResolvedMonitoring;
   logger: Logger;
+  /** Time limit of connecting, `initialize` and the catalogue fetch, in milliseconds, for a service without `timeout`. */
   connectTimeoutMs: number;
   probeLimiter: ProbeLimiter;
   /** The directory relative `working_dir`s are resolved against (the config file's). Default: the process's. */
@@ -22,7 +24,8 @@ export interface ConnectionDefaults {
 /**
  * A connection for the owner's config, with its `${VAR}` placeholders expanded (the owner keeps them), whose
  * callbacks reach the owner only while it is the owner's current connection. A config that cannot be expanded (a
- * missing variable) gives a connection that never connects and says why.
+ * missing variable) gives a connection that never connects and says why. The service's `timeout` (seconds) bounds its
+ * connecting, `initialize` and catalogue fetches; without one, the store's `connectTimeoutMs` does.
  */
 export function createServiceConnection(owner: ServiceOwner, stored: ServiceConfig, defaults: ConnectionDefaults): ServiceConnection {
   let config = stored;
@@ -42,13 +45,17 @@ export function createServiceConnection(owner: ServiceOwner, stored: ServiceConf
     ref: owner.ref,
     monitoring: defaults.monitoring,
     logger: defaults.logger,
-    connectTimeoutMs: defaults.connectTimeoutMs,
+    connectTimeoutMs: clampDelay(config.timeout !== undefined ? config.timeout * 1000 : defaults.connectTimeoutMs),
     probeLimiter: defaults.probeLimiter,
     ...(blockedReason !== undefined ? { blockedReason } : {}),
     onStateChange: (_previous, state, reason) => {
       if (owner.owns(connection)) owner.transition(state, reason);
     },
-    onCatalogue: (fetched) => owner.receiveCatalogue(connection, fetched),
+    onCatalogue: (fetched) => {
+      const { warnings, ...catalogue } = fetched;
+      for (const warning of warnings ?? []) defaults.logger.warn({ service: owner.name, agentId: owner.ref.agentId }, `catalogue of ${owner.name}: ${warning}`);
+      return owner.receiveCatalogue(connection, catalogue);
+    },
     onInfoChange: () => {
       if (owner.owns(connection)) owner.writeInfo();
     },

@@ -53,6 +53,8 @@ export class ServiceOwner {
   collisions: ToolNameCollision[] = [];
   /** Sequence number of this service's last change written to the config file (older file snapshots are ignored). */
   lastFileSeq = -1;
+  /** True once the service has been `healthy` since it was added (see {@link replaceableByAdd}). */
+  everHealthy = false;
   /** Set while a restart swaps connections: calls that arrive meanwhile wait for the new one. */
   private swapping: Promise<void> | undefined;
   /** Set when the store closes: no connection starts afterwards. */
@@ -67,6 +69,16 @@ export class ServiceOwner {
     return this.ref.serviceName;
   }
 
+  /**
+   * True when an add of the same name replaces this service instead of failing with `SERVICE_EXISTS`: it exists, has
+   * never been `healthy` since it was added, and its connection failed (`reconnecting` or `unreachable`). That is a
+   * retried add of a service that could not connect (the seed's retry of `add_service`); a service still in its first
+   * attempt (`initializing`), or one that ever worked, is never replaced by an add.
+   */
+  get replaceableByAdd(): boolean {
+    return this.config !== undefined && !this.everHealthy && (this.state === "reconnecting" || this.state === "unreachable");
+  }
+
   /** True when `connection` is the owner's current one (callbacks of any other are ignored). */
   owns(connection: ServiceConnection): boolean {
     return this.connection === connection;
@@ -79,6 +91,7 @@ export class ServiceOwner {
     this.addedAt = now;
     this.stateChangedAt = now;
     this.state = "initializing";
+    this.everHealthy = false;
     this.tools = [];
     this.collisions = [];
     this.startConnection(config);
@@ -88,6 +101,11 @@ export class ServiceOwner {
     void this.options.catalogue.writeCatalogue(this.scope, this.name, { tools: [], resources: [], prompts: [] });
     this.options.events.emit("service:added", { ...this.ref, service: info });
     return info;
+  }
+
+  /** Creates the service, or replaces it when it exists (an add of a service that never connected: see {@link replaceableByAdd}). */
+  installOrReplace(config: ServiceConfig): ServiceInfo | Promise<ServiceInfo> {
+    return this.config === undefined ? this.install(config) : this.restart(config, "added again after it failed to connect");
   }
 
   /**
@@ -161,6 +179,7 @@ export class ServiceOwner {
       return;
     }
     this.state = state;
+    if (state === "healthy") this.everHealthy = true;
     this.stateChangedAt = nowIso();
     this.writeInfo();
     const level = state === "unreachable" || state === "reconnecting" || state === "degraded" ? "warn" : "info";
@@ -234,11 +253,15 @@ async function withinLimits(promise: Promise<void>, limits: CallableLimits, ref:
     await Promise.race([
       promise,
       new Promise<never>((_resolve, reject) => {
-        if (timeoutMs !== undefined) {
-          timer = setTimeout(() => reject(new TimeoutError({ ...ref, message: `Service "${ref.serviceName}" is still restarting after ${timeoutMs} ms` })), timeoutMs);
+        // Infinity is no limit (a timer would fire at once); what is left of a call's time is never above the maximum.
+        if (timeoutMs !== undefined && timeoutMs !== Number.POSITIVE_INFINITY) {
+          const message = `Service "${ref.serviceName}" is still restarting after ${Math.round(timeoutMs)} ms`;
+          timer = setTimeout(() => reject(new TimeoutError({ ...ref, message })), Math.max(0, timeoutMs));
         }
         if (signal) {
-          onAbort = () => reject(new AbortedError({ ...ref, message: `Waiting for "${ref.serviceName}" to restart was aborted` }));
+          // A deadline's signal aborts with a TimeoutError: that is the outcome, not an abort.
+          onAbort = () =>
+            reject(TimeoutError.isInstance(signal.reason) ? signal.reason : new AbortedError({ ...ref, message: `Waiting for "${ref.serviceName}" to restart was aborted`, cause: signal.reason }));
           if (signal.aborted) onAbort();
           else signal.addEventListener("abort", onAbort, { once: true });
         }

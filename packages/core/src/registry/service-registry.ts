@@ -13,7 +13,7 @@ import type { GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/
 import { Catalogue, scopeKeyOf, type ScopeKey } from "../catalogue/catalogue.js";
 import { pruneRemovedServices } from "../catalogue/prune-removed-services.js";
 import type { ResolvedMonitoring } from "../config/monitoring.js";
-import type { RegistryChange, RegistryPersistence, RegistrySnapshot } from "../config/registry-change.js";
+import type { RegistryPersistence, RegistrySnapshot } from "../config/registry-change.js";
 import { sameServiceConfig, type ServiceConfig } from "../config/service-config.js";
 import { MAX_TIMER_DELAY_MS } from "../connection/backoff.js";
 import { ProbeLimiter } from "../connection/probe-limiter.js";
@@ -27,7 +27,7 @@ import { createServiceConnection } from "./connection-factory.js";
 import { checkServices, getPrompt, readResource, type RequestTarget } from "./service-requests.js";
 import { storeFetchedCatalogue } from "./catalogue-entries.js";
 import type { DesiredChange, DesiredStateDriver, DesiredStateEvent } from "./desired-state.js";
-import { commitChange, type ChangeOptions } from "./commit-change.js";
+import { commitChange, planAdd, type AddOutcome, type ChangeOptions, type FileStep } from "./commit-change.js";
 import { lockAll } from "./serial-queue.js";
 import { exists, notFound, OwnerDirectory, type ScopeState } from "./owner-directory.js";
 import { ServiceOwner } from "./service-owner.js";
@@ -61,8 +61,11 @@ export class ServiceRegistry {
   private readonly origin = randomUUID();
   private readonly unsubscribeDesired: () => void;
   private closed = false;
+  /** Time limit of connecting to a service and loading its catalogue, in milliseconds. */
+  readonly connectTimeoutMs: number;
 
   constructor(private readonly options: ServiceRegistryOptions) {
+    this.connectTimeoutMs = options.connectTimeoutMs;
     this.probeLimiter = new ProbeLimiter(options.monitoring.maxConcurrentProbes);
     this.cleanupTimer = setInterval(() => {
       this.pruneRemoved().catch((error: unknown) => options.logger.warn({ error: (error as Error).message }, "cleanup of removed services failed"));
@@ -72,6 +75,8 @@ export class ServiceRegistry {
       options.logger.warn({ tool: toolName, error: message }, "tool input schema does not compile; only the object shape is checked"),
     );
     this.directory = new OwnerDirectory((ref, scope) => this.createOwner(ref, scope));
+    const { unreachableRetrySeconds } = options.monitoring;
+    if (unreachableRetrySeconds !== undefined) options.logger.warn({ unreachableRetrySeconds }, "monitoring.unreachableRetrySeconds is deprecated: unreachable services are retried every reconnectionSeconds");
     this.unsubscribeDesired = options.desiredState.subscribe((event) => this.onDesiredChange(event));
   }
 
@@ -134,8 +139,8 @@ export class ServiceRegistry {
 
   // ---- changes -----------------------------------------------------------------------------------------------------
 
-  private commit(owners: ServiceOwner[], change: RegistryChange, undo: RegistryChange[], desired: DesiredChange[], options: ChangeOptions): Promise<void> {
-    return commitChange(owners, { change, undo, desired }, options, {
+  private commit(owners: ServiceOwner[], file: FileStep[], desired: DesiredChange[], options: ChangeOptions): Promise<void> {
+    return commitChange(owners, { file, desired }, options, {
       desiredState: this.options.desiredState,
       origin: this.origin,
       logger: this.options.logger,
@@ -143,25 +148,29 @@ export class ServiceRegistry {
     });
   }
 
-  /** Adds services (all or none), persists them, and starts connecting in the background. */
-  async add(agentId: string | undefined, configs: ServiceConfig[], options: ChangeOptions = {}): Promise<ServiceInfo[]> {
+  /**
+   * Adds services under one lock of them all, with one write of the config file, connecting them at once, in parallel.
+   * Taken names are `SERVICE_EXISTS` or replace a service that never connected (see {@link planAdd}); a refused write
+   * fails them all. `allOrNone` (addService): the first refusal is the only outcome, and nothing is added.
+   */
+  async addEach(agentId: string | undefined, configs: ServiceConfig[], options: ChangeOptions & { allOrNone?: boolean } = {}): Promise<AddOutcome[]> {
     this.assertOpen();
-    const names = configs.map((config) => config.name);
-    const repeated = names.find((name, index) => names.indexOf(name) !== index);
-    if (repeated !== undefined) throw exists(agentId, repeated);
-    const owners = names.map((name) => this.directory.ownerFor(agentId, name));
+    const owners = configs.map((config) => this.directory.ownerFor(agentId, config.name));
     const release = await lockAll(owners.map((owner) => ({ key: owner.name, queue: owner.queue })));
     try {
       this.assertOpen();
-      for (const owner of owners) if (owner.config !== undefined) throw exists(agentId, owner.name);
-      await this.commit(
-        owners,
-        { kind: "add", agentId, configs },
-        names.map((name) => ({ kind: "remove", agentId, name })),
-        configs.map((config) => ({ op: "put", ...(agentId !== undefined ? { agentId } : {}), config, expect: "absent" })),
-        options,
-      );
-      return owners.map((owner, index) => owner.install(configs[index]!));
+      const { refused, accepted, file, desired } = planAdd(agentId, owners, configs);
+      const taken = (index: number): AddOutcome => ({ error: exists(agentId, configs[index]!.name) });
+      if (options.allOrNone && refused.includes(true)) return [taken(refused.indexOf(true))];
+      let added: AddOutcome[];
+      try {
+        if (accepted.length > 0) await this.commit(accepted.map((entry) => entry.owner), file, desired, options);
+        const services = await Promise.all(accepted.map(({ owner, config }) => owner.installOrReplace(config)));
+        added = services.map((service) => ({ service }));
+      } catch (error) {
+        added = accepted.map(() => ({ error }));
+      }
+      return refused.map((isRefused, index) => (isRefused ? taken(index) : added.shift()!));
     } finally {
       release();
       for (const owner of owners) this.directory.retire(owner);
@@ -187,8 +196,7 @@ export class ServiceRegistry {
       }
       await this.commit(
         [owner],
-        { kind: "replace", agentId, config },
-        [{ kind: "replace", agentId, config: previous }],
+        [{ change: { kind: "replace", agentId, config }, undo: [{ kind: "replace", agentId, config: previous }] }],
         [{ op: "put", ...(agentId !== undefined ? { agentId } : {}), config, expect: "present" }],
         options,
       );
@@ -209,8 +217,7 @@ export class ServiceRegistry {
     const agentId = owner.ref.agentId;
     await this.commit(
       [owner],
-      { kind: "remove", agentId, name: owner.name },
-      [{ kind: "add", agentId, configs: [owner.config!] }],
+      [{ change: { kind: "remove", agentId, name: owner.name }, undo: [{ kind: "add", agentId, configs: [owner.config!] }] }],
       [{ op: "delete", ...(agentId !== undefined ? { agentId } : {}), name: owner.name, expect: "present" }],
       options,
     );
@@ -266,10 +273,10 @@ export class ServiceRegistry {
     if (config === undefined) {
       if (owner.config !== undefined) await this.removeOwned(owner, options);
     } else if (owner.config === undefined) {
-      await this.commit([owner], { kind: "add", agentId, configs: [config] }, [{ kind: "remove", agentId, name: config.name }], [{ op: "put", ...scoped, config }], options);
+      await this.commit([owner], [{ change: { kind: "add", agentId, configs: [config] }, undo: [{ kind: "remove", agentId, name: config.name }] }], [{ op: "put", ...scoped, config }], options);
       owner.install(config);
     } else if (!sameServiceConfig(config, owner.config)) {
-      await this.commit([owner], { kind: "replace", agentId, config }, [{ kind: "replace", agentId, config: owner.config }], [{ op: "put", ...scoped, config }], options);
+      await this.commit([owner], [{ change: { kind: "replace", agentId, config }, undo: [{ kind: "replace", agentId, config: owner.config }] }], [{ op: "put", ...scoped, config }], options);
       await owner.restart(config, "config updated");
     }
     if (options.fileSeq !== undefined) owner.lastFileSeq = Math.max(owner.lastFileSeq, options.fileSeq);
@@ -304,8 +311,6 @@ export class ServiceRegistry {
       }
     });
   }
-
-  // ---- runtime -----------------------------------------------------------------------------------------------------
 
   // ---- reads and calls ---------------------------------------------------------------------------------------------
 

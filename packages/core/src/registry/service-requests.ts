@@ -1,10 +1,12 @@
 /** Requests to a scope's services other than tool calls: probes, resources and prompts. */
 import type { GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
 import { scopeKeyOf, type Catalogue } from "../catalogue/catalogue.js";
+import { DEFAULT_TIMEOUT_MS } from "../connection/call-tool-once.js";
+import { checkTimeLimit, clampDelay } from "../connection/clamp-delay.js";
 import type { ServiceConnection } from "../connection/service-connection.js";
-import { MCPStoreError, ValidationError } from "../errors.js";
+import { PromptNotFoundError, ResourceNotFoundError, TimeoutError, ValidationError } from "../errors.js";
 import type { CheckServicesResult } from "../types.js";
-import { callLimits } from "./call-tool.js";
+import { linkSignal } from "./call-tool.js";
 import type { ServiceOwner } from "./service-owner.js";
 
 /** The scope a request goes to: its read model and its owners. */
@@ -34,32 +36,112 @@ export async function checkServices(owners: ServiceOwner[]): Promise<CheckServic
   return { success: services.every((service) => service.healthy), services };
 }
 
-/** The connection of a service once it is connected, waiting within the request's limits. */
-async function connected(target: RequestTarget, serviceName: string, signal: AbortSignal | undefined): Promise<ServiceConnection> {
+/** The limits of a resource read or a prompt request. */
+export interface RequestLimits {
+  /** Time limit in milliseconds, waiting for the service included. Default: the service's `timeout`, else 60 s. */
+  timeoutMs?: number;
+  /** Cancels the request; the server is sent `notifications/cancelled`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs `run` with a signal of its own that aborts when the caller's does (with its reason) or when `timeoutMs` has
+ * passed (with the `TimeoutError` of `timedOut`), unlinked from the caller's when `run` settles (see `linkSignal`):
+ * one deadline for the wait for the service and the request, and no listener left on a long-lived signal.
+ */
+async function withDeadline<Result>(
+  limits: { timeoutMs: number; signal?: AbortSignal | undefined },
+  timedOut: () => TimeoutError,
+  run: (signal: AbortSignal) => Promise<Result>,
+): Promise<Result> {
+  const { timeoutMs, signal } = limits;
+  const { controller, unlink } = signal ? linkSignal(signal) : { controller: new AbortController(), unlink: undefined };
+  const timer = timeoutMs === Number.POSITIVE_INFINITY ? undefined : setTimeout(() => controller.abort(timedOut()), clampDelay(timeoutMs));
+  try {
+    return await run(controller.signal);
+  } finally {
+    clearTimeout(timer);
+    unlink?.();
+  }
+}
+
+/** Signals made by {@link withTimeLimit}: a request that gets one has its caller's deadline instead of the service's. */
+const callerDeadlines = new WeakSet<AbortSignal>();
+
+/**
+ * For the facade's `getPrompt`, whose way through the registry carries only a signal: checks `timeoutMs` and, when
+ * given, runs `run` with a signal that also aborts with a `TimeoutError` once it has passed; that deadline then
+ * replaces the service's `timeout`, as `timeoutMs` does everywhere.
+ */
+export function withTimeLimit<Result>(what: string, limits: RequestLimits, run: (signal: AbortSignal | undefined) => Promise<Result>): Promise<Result> {
+  try {
+    const timeoutMs = checkTimeLimit(limits.timeoutMs, "timeoutMs");
+    if (timeoutMs === undefined) return run(limits.signal);
+    const timedOut = () => new TimeoutError({ message: `${what} timed out after ${timeoutMs} ms`, details: { timeoutMs } });
+    return withDeadline({ timeoutMs, signal: limits.signal }, timedOut, (signal) => {
+      callerDeadlines.add(signal);
+      return run(signal);
+    });
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Sends a request to a service once it is connected; `what` names it in errors. The wait for the service and the
+ * request share one deadline: `timeoutMs`, else the service's `timeout`, else 60 s.
+ */
+function sendWithin<Result>(
+  target: RequestTarget,
+  serviceName: string,
+  limits: RequestLimits,
+  what: string,
+  send: (connection: ServiceConnection, signal: AbortSignal) => Promise<Result>,
+): Promise<Result> {
   const owner = target.owner(serviceName);
-  const limits = callLimits(owner.config?.timeout, signal ? { signal } : {});
-  const connection = await owner.callable(limits);
-  await connection.ready(limits);
-  return connection;
+  const serviceTimeout = owner.config?.timeout;
+  const callerDeadline = limits.signal !== undefined && callerDeadlines.has(limits.signal);
+  const timeoutMs = limits.timeoutMs ?? (callerDeadline ? Number.POSITIVE_INFINITY : serviceTimeout !== undefined ? serviceTimeout * 1000 : DEFAULT_TIMEOUT_MS);
+  const { agentId } = owner.ref;
+  const timedOut = () =>
+    new TimeoutError({
+      message: `${what} on "${serviceName}" timed out after ${timeoutMs} ms`,
+      serviceName,
+      ...(agentId !== undefined ? { agentId } : {}),
+      details: { timeoutMs, state: owner.state },
+    });
+  return withDeadline({ timeoutMs, signal: limits.signal }, timedOut, async (signal) => {
+    const pending = owner.callable({ signal });
+    const connection = pending instanceof Promise ? await pending : pending;
+    if (connection.state === "initializing") await connection.ready({ signal });
+    return send(connection, signal);
+  });
 }
 
 /** Reads a resource; `service` is needed only when several services list the URI, or for a template URI. */
-export async function readResource(target: RequestTarget, uri: string, options: { service?: string; signal?: AbortSignal }): Promise<ReadResourceResult> {
+export async function readResource(target: RequestTarget, uri: string, options: RequestLimits & { service?: string }): Promise<ReadResourceResult> {
+  const timeoutMs = checkTimeLimit(options.timeoutMs, "timeoutMs");
   let serviceName = options.service;
   if (serviceName === undefined) {
     const owners = (await target.catalogue.listResources(scopeKeyOf(target.agentId))).filter((resource) => resource.uri === uri);
     const names = [...new Set(owners.map((owner) => owner.serviceName))];
-    if (names.length !== 1) {
+    if (names.length === 0) {
+      throw new ResourceNotFoundError({
+        message: `No service in ${where(target.agentId)} lists resource ${uri} (to read it from a template, pass { service })`,
+        ...(target.agentId !== undefined ? { agentId: target.agentId } : {}),
+        details: { uri },
+      });
+    }
+    if (names.length > 1) {
       throw new ValidationError({
-        message: names.length
-          ? `Resource ${uri} is offered by several services (${names.join(", ")}): pass { service }`
-          : `No service lists resource ${uri}: pass { service } to read it from a template`,
-        details: { issues: [{ path: "service", message: names.length ? "ambiguous" : "required" }] },
+        message: `Resource ${uri} is offered by several services (${names.join(", ")}): pass { service }`,
+        details: { issues: [{ path: "service", message: "ambiguous" }] },
       });
     }
     serviceName = names[0]!;
   }
-  return (await connected(target, serviceName, options.signal)).readResource(uri, options.signal);
+  const limits = { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  return sendWithin(target, serviceName, limits, `Reading ${uri}`, (connection, signal) => connection.readResource(uri, signal));
 }
 
 /** Gets a prompt by its name in the scope (`{service}_{prompt}`, or the bare name when unique). */
@@ -67,6 +149,16 @@ export async function getPrompt(target: RequestTarget, name: string, args: Recor
   const prompts = await target.catalogue.listPrompts(scopeKeyOf(target.agentId));
   const matching = prompts.filter((candidate) => candidate.originalName === name);
   const prompt = prompts.find((candidate) => candidate.name === name) ?? (matching.length === 1 ? matching[0] : undefined);
-  if (!prompt) throw new MCPStoreError("PROMPT_NOT_FOUND", { message: `No prompt "${name}" in ${where(target.agentId)}` });
-  return (await connected(target, prompt.serviceName, signal)).getPrompt(prompt.originalName, args, signal);
+  if (!prompt) {
+    const candidates = matching.map((candidate) => candidate.name);
+    throw new PromptNotFoundError({
+      message: candidates.length
+        ? `Prompt name "${name}" is ambiguous in ${where(target.agentId)}: use one of ${candidates.join(", ")}`
+        : `No prompt "${name}" in ${where(target.agentId)}`,
+      ...(target.agentId !== undefined ? { agentId: target.agentId } : {}),
+      ...(candidates.length ? { details: { candidates } } : {}),
+    });
+  }
+  const limits = signal ? { signal } : {};
+  return sendWithin(target, prompt.serviceName, limits, `Getting prompt ${name}`, (connection, requestSignal) => connection.getPrompt(prompt.originalName, args, requestSignal));
 }

@@ -1,4 +1,5 @@
 /** `waitService`: waits until a service's owner reaches one of the wanted states, within a deadline. */
+import { checkTimeLimit, clampDelay } from "../connection/clamp-delay.js";
 import { AbortedError, ConnectionError, ServiceNotFoundError, TimeoutError } from "../errors.js";
 import type { StoreEventBus } from "../events/store-events.js";
 import type { ServiceInfo, ServiceState, WaitServiceOptions } from "../types.js";
@@ -8,11 +9,17 @@ import type { ServiceOwner } from "./service-owner.js";
  * Resolves with the service's info once it is in one of the wanted states (default `healthy`). Operations on the
  * service issued before the wait (a remove and an add of the same name, say) apply first. Rejects with a
  * `ConnectionError` when the service turns `unreachable`, a `ServiceNotFoundError` when it is (or gets) removed, a
- * `TimeoutError` after `timeoutMs` (default 10 s), an `AbortedError` when the signal aborts.
+ * `TimeoutError` after `timeoutMs` (default 10 s; `Infinity`, or anything above 2^31 − 1, waits with no limit), an
+ * `AbortedError` when the signal aborts. A `timeoutMs` that is not a positive number is a `ValidationError`.
  */
 export function waitForState(owner: ServiceOwner, events: StoreEventBus, options: WaitServiceOptions, flush: () => Promise<void>): Promise<ServiceInfo> {
+  let timeoutMs: number;
+  try {
+    timeoutMs = checkTimeLimit(options.timeoutMs, "timeoutMs") ?? 10_000;
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const wanted: ServiceState[] = Array.isArray(options.state) ? options.state : [options.state ?? "healthy"];
-  const timeoutMs = options.timeoutMs ?? 10_000;
   const { serviceName, agentId } = owner.ref;
   const context = { serviceName, ...(agentId !== undefined ? { agentId } : {}) };
   const notFound = (message: string) => new ServiceNotFoundError({ ...context, message });
@@ -34,7 +41,8 @@ export function waitForState(owner: ServiceOwner, events: StoreEventBus, options
       outcome();
     };
     const reached = () => finish(() => resolve(flush().then(() => owner.info())));
-    const timer = setTimeout(() => {
+    // No timer for no limit: Node fires a longer one at once.
+    const timer = timeoutMs === Number.POSITIVE_INFINITY ? undefined : setTimeout(() => {
       finish(() =>
         reject(
           new TimeoutError({
@@ -44,7 +52,7 @@ export function waitForState(owner: ServiceOwner, events: StoreEventBus, options
           }),
         ),
       );
-    }, timeoutMs);
+    }, clampDelay(timeoutMs));
     const onAbort = () => finish(() => reject(new AbortedError({ ...context, message: `Waiting for "${serviceName}" was aborted` })));
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener("abort", onAbort, { once: true });

@@ -34,6 +34,7 @@ function pathOf(error: ErrorObject): string {
 export class ArgumentValidator {
   private draft07: Ajv | undefined;
   private draft2020: Ajv2020 | undefined;
+  private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(private readonly onSchemaError: (toolName: string, message: string) => void) {}
 
@@ -59,7 +60,12 @@ export class ArgumentValidator {
     if (schema && typeof schema === "object") {
       try {
         const { $schema: _dialect, $id: _id, ...rest } = schema;
-        validate = this.ajvFor(schema).compile(rest);
+        // Ajv keeps every function it compiles for good (removeSchema does not free them): one per distinct schema, so
+        // a catalogue refresh does not compile the same schemas again.
+        const ajv = this.ajvFor(schema);
+        const key = `${ajv === this.draft2020 ? "2020" : "07"}:${JSON.stringify(rest)}`;
+        validate = this.compiled.get(key);
+        if (!validate) this.compiled.set(key, (validate = ajv.compile(rest)));
       } catch (error) {
         this.onSchemaError(toolName, error instanceof Error ? error.message : String(error));
       }
