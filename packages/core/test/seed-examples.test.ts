@@ -1,25 +1,31 @@
 /**
- * The examples of the seed guide (`best-practices.zh.md`, the original Python MCPStore's best practices), sections
- * 架构设计 (architecture), 服务配置 (service config), 性能优化 (performance) and 安全 (security), translated to our
- * TypeScript API and run against real MCP servers: the fixture servers of `@mcpstore/testing` (stdio, and HTTP on
+ * The examples of the seed guide (`best-practices.zh.md`, the original Python MCPStore's best practices), every section
+ * from 架构设计 to 部署: 架构设计 (architecture), 服务配置 (service config), 性能优化 (performance), 安全 (security),
+ * 错误处理 (error handling), 监控和日志 (monitoring and logging), 测试 (testing) and 部署 (deployment), translated to
+ * our TypeScript API and run against real MCP servers: the fixture servers of `@mcpstore/testing` (stdio, and HTTP on
  * 127.0.0.1) and the reference `@modelcontextprotocol/server-filesystem` from node_modules.
  *
- * Substitutions (the seed's remote hosts do not exist here):
+ * Some examples are ported in more depth elsewhere, and only sampled here: the retry decorator and `RobustMCPStore`
+ * (seed-guide.test.ts), the mocked unit tests (seed-pytest.test.ts), the `/health` endpoints (@mcpstore/server,
+ * packages/server/test/health.test.ts) and the Prometheus metrics (@mcpstore/plugin-prometheus).
+ *
+ * Substitutions (the seed's remote hosts, container engine and Python libraries do not exist here):
  * - every fake URL (`https://api.com/mcp`, `https://research.com/mcp`, `https://weather.example.com/mcp`,
  *   `https://api1.com/mcp`, `https://secure-api.com/mcp`, ...) becomes an HTTP fixture on 127.0.0.1;
+ * - the seed's config paths (`config/prod/mcp.json`, `projects/project_a/mcp.json`, ...) live under a temporary
+ *   directory;
  * - `npx -y @modelcontextprotocol/server-filesystem /workspace` runs the same server from node_modules with this
  *   Node binary, on a temporary workspace (nothing is downloaded at run time);
  * - `weather_get_current({ city })` becomes `weather_echo({ text: city })`: a fixture service named `weather` whose
  *   `echo` tool stands in for `get_current` (same call shape: `{service}_{tool}` name, one string argument);
- * - `mcp_config_file=...` is not supported yet (only `mcpConfigFile: false`), so separate data spaces are separate
- *   in-memory stores, and the seed's `mcp.json` content is passed to `addService` as a `{ mcpServers }` object;
- * - `${WEATHER_API_TOKEN}` placeholders are not expanded yet, so secret headers are built from `process.env` in the
- *   test, as the seed's 安全 example does with `os.getenv`.
+ * - Python's `logging` becomes a JSON-lines {@link Logger}, and the seed's FastAPI health app two functions over
+ *   `checkServices()`; `prometheus_client` becomes the store events a metrics plugin reads;
+ * - the Dockerfile and docker-compose.yml are checked as text: no container engine runs here.
  */
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { startHttpFixture, stdioFixtureConfig, type HttpFixture, type HttpFixtureOptions } from "@mcpstore/testing";
@@ -32,6 +38,7 @@ import {
   ToolExecutionError,
   ToolNotFoundError,
   ValidationError,
+  createConsoleLogger,
   monitoringPresets,
   type Logger,
   type MonitoringOptions,
@@ -194,10 +201,13 @@ describe("seed 架构设计 · 1. 数据空间隔离 (data-space isolation)", ()
   });
 
   it("environment isolation: a dev store and a prod store, each with its monitoring preset", async () => {
-    // Seed: dev_store / prod_store on config/dev and config/prod; here two in-memory stores.
+    // Seed: dev_store / prod_store on config/dev/mcp.json and config/prod/mcp.json, under a temporary directory.
     const [devServer, prodServer] = await Promise.all([httpFixture({ name: "dev" }), httpFixture({ name: "prod" })]);
-    const devStore = await setupStore({ monitoring: monitoringPresets.development });
-    const prodStore = await setupStore({ monitoring: monitoringPresets.production });
+    const root = tempDir("mcpstore-environments-");
+    const devFile = join(root, "config/dev/mcp.json");
+    const prodFile = join(root, "config/prod/mcp.json");
+    const devStore = await setupStore({ mcpConfigFile: devFile, monitoring: monitoringPresets.development });
+    const prodStore = await setupStore({ mcpConfigFile: prodFile, monitoring: monitoringPresets.production });
     await devStore.forStore().addService({ name: "tools", url: devServer.url });
     await prodStore.forStore().addService({ name: "tools", url: prodServer.url });
     const [dev, prod] = await Promise.all([devStore.forStore().waitService("tools", WAIT), prodStore.forStore().waitService("tools", WAIT)]);
@@ -206,6 +216,9 @@ describe("seed 架构设计 · 1. 数据空间隔离 (data-space isolation)", ()
     await devStore.forStore().removeService("tools");
     expect(await devStore.forStore().listServices()).toEqual([]);
     expect((await prodStore.forStore().listServices()).map((service) => service.name)).toEqual(["tools"]);
+    // Each environment's file holds its own server only.
+    expect(JSON.parse(await readFile(devFile, "utf8")).mcpServers).toEqual({});
+    expect(JSON.parse(await readFile(prodFile, "utf8")).mcpServers.tools.url).toBe(prodServer.url);
   });
 });
 
@@ -234,11 +247,13 @@ describe("seed 架构设计 · 3. 监控配置最佳实践 (monitoring)", () => 
   });
 
   it("setupStore({ monitoring: productionMonitoring }) runs a healthy store", async () => {
-    // Seed: MCPStore.setup_store(mcp_config_file="config/prod/mcp.json", monitoring=production_monitoring); the config
-    // file is left out (not supported yet).
+    // Seed: MCPStore.setup_store(mcp_config_file="config/prod/mcp.json", monitoring=production_monitoring), the file
+    // written beforehand with the service in it.
     const server = await httpFixture();
-    const store = await setupStore({ monitoring: productionMonitoring });
-    await store.forStore().addService({ name: "monitored", url: server.url });
+    const configFile = join(tempDir("mcpstore-prod-"), "config/prod/mcp.json");
+    mkdirSync(dirname(configFile), { recursive: true });
+    writeFileSync(configFile, JSON.stringify({ mcpServers: { monitored: { url: server.url } } }, null, 2));
+    const store = await setupStore({ mcpConfigFile: configFile, monitoring: productionMonitoring });
     await store.forStore().waitService("monitored", WAIT);
     const health = await store.forStore().checkServices();
     expect(health.success).toBe(true);
@@ -256,7 +271,7 @@ describe("seed 架构设计 · 3. 监控配置最佳实践 (monitoring)", () => 
 // 服务配置最佳实践 (service config)
 // ---------------------------------------------------------------------------------------------------------------
 describe("seed 服务配置 · 配置文件组织 (the example mcp.json)", () => {
-  it("loads the seed's mcp.json (weather-api over Streamable HTTP with headers, local-filesystem over stdio)", async () => {
+  it("loads the seed's mcp.json from a file (weather-api with a ${WEATHER_API_TOKEN} header, local-filesystem over stdio)", async () => {
     const token = `weather-${randomUUID()}`;
     vi.stubEnv("WEATHER_API_TOKEN", token);
     // https://weather.example.com/mcp → an HTTP fixture that answers only with the right bearer token.
@@ -271,8 +286,8 @@ describe("seed 服务配置 · 配置文件组织 (the example mcp.json)", () =>
           url: weather.url,
           transport: "streamable-http" as const,
           headers: {
-            // Seed: "Bearer ${WEATHER_API_TOKEN}"; placeholders are not expanded yet, so the value comes from the env here.
-            Authorization: `Bearer ${process.env.WEATHER_API_TOKEN}`,
+            // As in the seed: a placeholder, expanded from process.env when the service starts.
+            Authorization: "Bearer ${WEATHER_API_TOKEN}",
             "User-Agent": "MCPStore/1.0",
           },
           timeout: 30,
@@ -295,15 +310,18 @@ describe("seed 服务配置 · 配置文件组织 (the example mcp.json)", () =>
       metadata: { environment: "production", team: "ai-platform", last_updated: "2024-01-01T00:00:00Z" },
     };
 
-    const store = await setupStore();
+    const configFile = join(tempDir("mcpstore-seed-config-"), "mcp.json");
+    writeFileSync(configFile, JSON.stringify(mcpJson, null, 2));
+    const store = await setupStore({ mcpConfigFile: configFile });
     const context = store.forStore();
-    const added = await context.addService(mcpJson);
-    expect(added.map((service) => service.name)).toEqual(["weather-api", "local-filesystem"]);
+    expect((await context.listServices()).map((service) => service.name)).toEqual(["weather-api", "local-filesystem"]);
     const [weatherInfo, filesystemInfo] = await Promise.all([context.waitService("weather-api", WAIT), context.waitService("local-filesystem", WAIT)]);
 
-    // weather-api: connected over the transport named, with both headers sent; descriptive fields kept; secrets hidden.
+    // weather-api: connected over the transport named, with both headers sent (the placeholder expanded: the fixture
+    // answers nothing else); descriptive fields kept; the placeholder shown as written, the literal header as ***.
     expect(weatherInfo.transport).toBe("streamable-http");
-    expect(weather.receivedHeaders.some((headers) => headers.authorization === `Bearer ${token}`)).toBe(true);
+    expect(weather.receivedHeaders.length).toBeGreaterThan(0);
+    expect(weather.receivedHeaders.every((headers) => headers.authorization === `Bearer ${token}`)).toBe(true);
     expect(weather.receivedHeaders.some((headers) => headers["user-agent"] === "MCPStore/1.0")).toBe(true);
     expect(weatherInfo.config).toMatchObject({
       name: "weather-api",
@@ -312,9 +330,13 @@ describe("seed 服务配置 · 配置文件组织 (the example mcp.json)", () =>
       description: "天气查询服务 - 提供全球天气信息",
       tags: ["weather", "external-api"],
       contact: "weather-team@example.com",
-      headers: { Authorization: "***", "User-Agent": "***" },
+      headers: { Authorization: "Bearer ${WEATHER_API_TOKEN}", "User-Agent": "***" },
     });
     expect(textOf(await context.callTool("weather-api_echo", { text: "北京" }))).toBe("北京");
+    // The file keeps the placeholder (and the seed's top-level fields); the token is never written to it.
+    const written = await readFile(configFile, "utf8");
+    expect(JSON.parse(written).mcpServers["weather-api"].headers.Authorization).toBe("Bearer ${WEATHER_API_TOKEN}");
+    expect(written).not.toContain(token);
 
     // local-filesystem: the real filesystem server runs in the workspace and lists it.
     expect(filesystemInfo.transport).toBe("stdio");
@@ -330,6 +352,24 @@ describe("seed 服务配置 · 配置文件组织 (the example mcp.json)", () =>
 
     // The secret appears nowhere the store shows.
     expect(JSON.stringify(await context.listServices())).not.toContain(token);
+  });
+
+  it("the .env beside mcp.json fills ${WEATHER_API_TOKEN} when the environment has no such variable", async () => {
+    // Seed: "使用 .env 文件（不要提交到版本控制）". The process environment would win over the file.
+    vi.stubEnv("WEATHER_API_TOKEN", undefined);
+    const token = `dotenv-${randomUUID()}`;
+    const weather = await httpFixture({ name: "weather", requireHeaders: { authorization: `Bearer ${token}` } });
+    const dir = tempDir("mcpstore-seed-dotenv-");
+    writeFileSync(join(dir, ".env"), `WEATHER_API_TOKEN=${token}\n`);
+    const configFile = join(dir, "mcp.json");
+    writeFileSync(configFile, JSON.stringify({ mcpServers: { "weather-api": { url: weather.url, headers: { Authorization: "Bearer ${WEATHER_API_TOKEN}" } } } }));
+    const context = (await setupStore({ mcpConfigFile: configFile })).forStore();
+    const info = await context.waitService("weather-api", WAIT);
+    expect(info.config.headers).toEqual({ Authorization: "Bearer ${WEATHER_API_TOKEN}" });
+    expect(weather.receivedHeaders.every((headers) => headers.authorization === `Bearer ${token}`)).toBe(true);
+    expect(textOf(await context.callTool("weather-api_echo", { text: "上海" }))).toBe("上海");
+    expect(process.env.WEATHER_API_TOKEN).toBeUndefined();
+    expect(await readFile(configFile, "utf8")).not.toContain(token);
   });
 
   it("a stdio service gets its env and working_dir (LOG_LEVEL=info, /workspace)", async () => {
@@ -747,5 +787,309 @@ describe("seed 安全 · 3. 输入验证 (safe_tool_call)", () => {
     const sum = await context.callTool("tools_add", { a: 1, b: 2 });
     expect(sum.structuredContent).toEqual({ sum: 3 });
     expect(api.receivedHeaders.length).toBeGreaterThan(requestsBefore);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// 🔧 错误处理最佳实践 (error handling)
+// ---------------------------------------------------------------------------------------------------------------
+describe("seed 错误处理 · 1. 分层错误处理 (safe_call_tool)", () => {
+  // The whole MCPStoreManager, the retry decorator `retry_on_failure` and `RobustMCPStore` are ported in
+  // seed-guide.test.ts; here only the shape of safe_call_tool, with a ValidationError branch added: our store checks
+  // the arguments against the tool's schema before anything is sent.
+  it("a result, or null with one log line per branch: ValidationError, ToolNotFoundError, ToolExecutionError", async () => {
+    const lines: Array<{ level: string; message: string }> = [];
+    async function safeCallTool(context: ServiceContext, toolName: string, args: Record<string, unknown>): Promise<ToolCallResult | null> {
+      try {
+        // The seed's call_tool raises on a tool's error result; ours does with throwOnError.
+        return await context.callTool(toolName, args, { throwOnError: true });
+      } catch (error) {
+        if (ValidationError.isInstance(error)) lines.push({ level: "warning", message: `Arguments of ${toolName} invalid: ${error.message}` });
+        else if (ToolNotFoundError.isInstance(error)) lines.push({ level: "warning", message: `Tool ${toolName} not found` });
+        else if (ToolExecutionError.isInstance(error)) lines.push({ level: "error", message: `Tool ${toolName} execution failed: ${error.message}` });
+        else lines.push({ level: "error", message: `Unexpected error calling tool ${toolName}: ${(error as Error).message}` });
+        return null;
+      }
+    }
+
+    const weather = await httpFixture({ name: "weather" });
+    const context = (await setupStore()).forStore();
+    await context.addService({ name: "weather", url: weather.url }, { wait: WAIT });
+
+    expect(textOf((await safeCallTool(context, "weather_echo", { text: "北京" }))!)).toBe("北京");
+    expect(lines).toEqual([]);
+    expect(await safeCallTool(context, "weather_echo", { text: 42 })).toBeNull();
+    expect(await safeCallTool(context, "weather_get_forecast", {})).toBeNull();
+    expect(await safeCallTool(context, "weather_fail", { message: "no data for Atlantis" })).toBeNull();
+    expect(lines).toEqual([
+      { level: "warning", message: expect.stringMatching(/^Arguments of weather_echo invalid: .*text/) },
+      { level: "warning", message: "Tool weather_get_forecast not found" },
+      { level: "error", message: expect.stringMatching(/^Tool weather_fail execution failed: .*no data for Atlantis/) },
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// 📊 监控和日志最佳实践 (monitoring and logging)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A logger that keeps JSON lines, in the format of `createConsoleLogger` (level, time, msg, then the fields). */
+function jsonLinesLogger(): Logger & { entries: () => Array<Record<string, unknown>> } {
+  const lines: string[] = [];
+  const write = (level: string) => (fields: Record<string, unknown>, message: string) =>
+    void lines.push(JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields }));
+  return {
+    debug: write("debug"),
+    info: write("info"),
+    warn: write("warn"),
+    error: write("error"),
+    entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
+
+describe("seed 监控和日志 · 1. 结构化日志 (StructuredLogger)", () => {
+  /** Seed's StructuredLogger, over a {@link Logger}: the JSON goes in the fields, one line per entry. */
+  class StructuredLogger {
+    constructor(private readonly logger: Logger) {}
+    logServiceEvent(eventType: string, serviceName: string, details: Record<string, unknown>): void {
+      this.logger.info({ timestamp: new Date().toISOString(), event_type: eventType, service_name: serviceName, details }, eventType);
+    }
+    logToolCall(toolName: string, args: Record<string, unknown>, result: unknown, durationSeconds: number): void {
+      this.logger.info(
+        {
+          timestamp: new Date().toISOString(),
+          event_type: "tool_call",
+          tool_name: toolName,
+          args_count: Object.keys(args).length,
+          success: result !== null,
+          duration_ms: Math.round(durationSeconds * 1000 * 100) / 100,
+        },
+        "tool_call",
+      );
+    }
+  }
+
+  it("monitored_tool_call and the store's state changes, as JSON lines with structured fields", async () => {
+    const output = jsonLinesLogger();
+    const logger = new StructuredLogger(output);
+    async function monitoredToolCall(context: ServiceContext, toolName: string, args: Record<string, unknown>): Promise<ToolCallResult> {
+      const startTime = performance.now();
+      try {
+        const result = await context.callTool(toolName, args, { throwOnError: true });
+        logger.logToolCall(toolName, args, result, (performance.now() - startTime) / 1000);
+        return result;
+      } catch (error) {
+        logger.logToolCall(toolName, args, null, (performance.now() - startTime) / 1000);
+        throw error;
+      }
+    }
+
+    const weather = await httpFixture({ name: "weather" });
+    // The same logger is the store's: its own entries are JSON lines too.
+    const store = await setupStore({ logger: output });
+    store.on("service:state-changed", (event) => logger.logServiceEvent("state_changed", event.serviceName, { previous: event.previous, state: event.state }));
+    const context = store.forStore();
+    await context.addService({ name: "weather", url: weather.url }, { wait: WAIT });
+    await monitoredToolCall(context, "weather_sleep", { ms: 30 });
+    await expect(monitoredToolCall(context, "weather_fail", {})).rejects.toBeInstanceOf(ToolExecutionError);
+
+    const entries = output.entries();
+    expect(entries.every((entry) => typeof entry.level === "string" && typeof entry.msg === "string" && !Number.isNaN(Date.parse(String(entry.time))))).toBe(true);
+    expect(entries).toContainEqual(
+      expect.objectContaining({ level: "info", event_type: "state_changed", service_name: "weather", details: expect.objectContaining({ state: "healthy" }) }),
+    );
+    const calls = entries.filter((entry) => entry.event_type === "tool_call");
+    expect(calls).toEqual([
+      expect.objectContaining({ tool_name: "weather_sleep", args_count: 1, success: true }),
+      expect.objectContaining({ tool_name: "weather_fail", args_count: 0, success: false }),
+    ]);
+    expect(calls[0]!.duration_ms).toBeGreaterThanOrEqual(25);
+  });
+
+  it("the store logs structured fields of its own: a transport fallback names service, transport and fallback", async () => {
+    // No `transport`, on an SSE-only server: Streamable HTTP is tried first, then SSE (logged at info).
+    const analysis = await httpFixture({ name: "analysis", transports: "sse" });
+    const output = jsonLinesLogger();
+    const context = (await setupStore({ logger: output })).forStore();
+    await context.addService({ name: "analysis-tools", url: analysis.sseUrl }, { wait: WAIT });
+    expect((await context.getService("analysis-tools")).transport).toBe("sse");
+    expect(output.entries()).toContainEqual(
+      expect.objectContaining({ level: "info", service: "analysis-tools", transport: "streamable-http", fallback: "sse", msg: expect.stringContaining("falling back") }),
+    );
+  });
+
+  it("createConsoleLogger writes one JSON line per entry on stderr, at its level and above", () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true));
+    try {
+      const logger = createConsoleLogger("info");
+      logger.debug({ service: "weather" }, "not written");
+      logger.info({ service: "weather", durationMs: 12 }, "tool call done");
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written).toHaveLength(1);
+    expect(written[0]!.endsWith("\n")).toBe(true);
+    expect(JSON.parse(written[0]!)).toEqual({ level: "info", time: expect.any(String), msg: "tool call done", service: "weather", durationMs: 12 });
+  });
+});
+
+describe("seed 监控和日志 · 2. 健康检查端点 (health_check, detailed_health_check)", () => {
+  // The HTTP endpoints (`GET /health`, `/health/detailed`) are @mcpstore/server's, tested in
+  // packages/server/test/health.test.ts; here the seed's two handlers as functions over the core API.
+  async function healthCheck(store: MCPStore) {
+    const context = store.forStore();
+    const services = await context.listServices();
+    const tools = await context.listTools();
+    return { status: "healthy", timestamp: new Date().toISOString(), services_count: services.length, tools_count: tools.length };
+  }
+  async function detailedHealthCheck(store: MCPStore) {
+    const healthResult = await store.forStore().checkServices();
+    return { status: healthResult.success ? "healthy" : "unhealthy", timestamp: new Date().toISOString(), details: healthResult };
+  }
+
+  it("counts and checkServices() details: healthy with a live server, unhealthy once one is down", async () => {
+    const weather = await httpFixture({ name: "weather" });
+    const store = await setupStore({ monitoring: { reconnectionSeconds: 30 } });
+    const context = store.forStore();
+    await context.addService({ name: "weather", url: weather.url }, { wait: WAIT });
+
+    const basic = await healthCheck(store);
+    expect(basic).toEqual({ status: "healthy", timestamp: expect.any(String), services_count: 1, tools_count: (await context.listTools()).length });
+    expect(basic.tools_count).toBeGreaterThan(0);
+    const detailed = await detailedHealthCheck(store);
+    expect(detailed).toEqual({
+      status: "healthy",
+      timestamp: expect.any(String),
+      details: { success: true, services: [{ name: "weather", state: "healthy", healthy: true, latencyMs: expect.any(Number) }] },
+    });
+
+    // A second service that is no MCP server (it exits at once): listed, and the detailed check says unhealthy.
+    await context.addService({ name: "gone", command: "echo", args: ["bye"] });
+    await context.waitService("gone", { state: "unreachable", timeoutMs: 10_000 });
+    expect((await healthCheck(store)).services_count).toBe(2);
+    const unhealthy = await detailedHealthCheck(store);
+    expect(unhealthy.status).toBe("unhealthy");
+    expect(unhealthy.details.success).toBe(false);
+    expect(unhealthy.details.services).toContainEqual(expect.objectContaining({ name: "gone", healthy: false }));
+    expect(unhealthy.details.services).toContainEqual(expect.objectContaining({ name: "weather", healthy: true }));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// 🧪 测试最佳实践 (testing)
+// ---------------------------------------------------------------------------------------------------------------
+describe("seed 测试 · 2. 集成测试 (test_real_service_integration)", () => {
+  // The mocked unit tests, and this one in depth (no respawn loop, retry on request), are in seed-pytest.test.ts.
+  it("a temporary mcp.json holding `echo Hello, MCP!`: listed, not healthy, lastError says it exited before initialize", async () => {
+    const configFile = join(tempDir("mcpstore-seed-integration-"), "mcp.json");
+    writeFileSync(configFile, JSON.stringify({ mcpServers: { "test-service": { command: "echo", args: ["Hello, MCP!"] } } }));
+    const context = (await setupStore({ mcpConfigFile: configFile, monitoring: { reconnectionSeconds: 30 } })).forStore();
+
+    expect((await context.listServices()).map((service) => service.name)).toEqual(["test-service"]);
+    await expect(context.waitService("test-service", { timeoutMs: 10_000 })).rejects.toSatisfy(MCPStoreError.isInstance);
+    const info = await context.getService("test-service");
+    expect(info.state).not.toBe("healthy");
+    expect(info.lastError).toMatch(/exited .*before answering initialize/);
+    expect(await context.listTools()).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// 📦 部署最佳实践 (deployment)
+// ---------------------------------------------------------------------------------------------------------------
+describe("seed 部署 · 1. 容器化部署 / 2. 生产环境配置 (Dockerfile and docker-compose.yml, as text)", () => {
+  // No container engine runs here: the files are read, and each of the seed's points checked in them.
+  const repositoryRoot = fileURLToPath(new URL("../../../", import.meta.url));
+  let dockerfile = "";
+  let compose = "";
+  beforeAll(async () => {
+    [dockerfile, compose] = await Promise.all([readFile(join(repositoryRoot, "Dockerfile"), "utf8"), readFile(join(repositoryRoot, "docker-compose.yml"), "utf8")]);
+  });
+  /** The instructions of the Dockerfile, continuation lines joined, comments left out. */
+  const instructions = () => dockerfile.replace(/\s*\\\n\s*/g, " ").split("\n").filter((line) => line.trim() !== "" && !line.trimStart().startsWith("#"));
+
+  it("Dockerfile: a Node base image, curl, a non-root user with uid 1000, the health check, port 18200, `run api --host 0.0.0.0`", () => {
+    const lines = instructions();
+    const from = lines.filter((line) => line.startsWith("FROM "));
+    expect(from.at(-1)).toMatch(/^FROM node:20[\w.-]*\s*$/); // the seed's python:3.11-slim
+    expect(lines).toContainEqual(expect.stringMatching(/^RUN apt-get update && apt-get install -y .*curl.* && rm -rf \/var\/lib\/apt\/lists\/\*/));
+    // The image's `node` user has uid 1000; it is renamed mcpstore, as the seed's `useradd -m -u 1000 mcpstore`.
+    expect(lines).toContainEqual(expect.stringMatching(/groupmod --new-name mcpstore node .*usermod --login mcpstore/));
+    expect(lines).toContain("USER mcpstore");
+    expect(lines).toContain("HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 CMD curl -f http://localhost:18200/health || exit 1");
+    expect(lines).toContain("EXPOSE 18200");
+    expect(lines.at(-1)).toBe('CMD ["node", "dist/cli.js", "run", "api", "--host", "0.0.0.0"]');
+    expect(lines).toContainEqual(expect.stringMatching(/MCPSTORE_CONFIG=\/app\/config\/mcp\.json/));
+    expect(lines).toContainEqual(expect.stringMatching(/LOG_LEVEL=info/));
+  });
+
+  it("docker-compose.yml: build, port 18200, the config volume, MCPSTORE_CONFIG / LOG_LEVEL, restart, the /health check, nginx", () => {
+    expect(compose).toMatch(/^services:\n {2}mcpstore:\n {4}build: \.$/m);
+    // Published on the host's loopback only (the seed: "18200:18200"); nginx is the way in.
+    expect(compose).toContain('- "127.0.0.1:18200:18200"');
+    // Read-write (the seed: :ro), so that services added through the API are saved.
+    expect(compose).toMatch(/^ {6}- \.\/config:\/app\/config$/m);
+    expect(compose).toContain("- MCPSTORE_CONFIG=/app/config/mcp.json");
+    expect(compose).toContain("- LOG_LEVEL=info");
+    expect(compose).toContain("restart: unless-stopped");
+    expect(compose).toContain('test: ["CMD", "curl", "-f", "http://localhost:18200/health"]');
+    for (const setting of ["interval: 30s", "timeout: 10s", "retries: 3", "start_period: 40s"]) expect(compose).toContain(setting);
+    expect(compose).toMatch(/^ {2}nginx:\n {4}image: nginx:alpine$/m);
+    for (const mapping of ['"80:80"', '"443:443"', "/etc/nginx/nginx.conf:ro", "./ssl:/etc/nginx/ssl:ro"]) expect(compose).toContain(mapping);
+    expect(compose).toMatch(/depends_on:\n {6}mcpstore:\n {8}condition: service_healthy/);
+  });
+
+  it("the container's setup: MCPSTORE_CONFIG names the file, with the production preset", async () => {
+    // As in the image: MCPSTORE_CONFIG=/app/config/mcp.json, here config/mcp.json in a temporary directory, created
+    // as the compose file's comment says (`{ "mcpServers": {} }`); setupStore is given no path.
+    const server = await httpFixture({ name: "prod" });
+    const configFile = join(tempDir("mcpstore-container-"), "config/mcp.json");
+    mkdirSync(dirname(configFile), { recursive: true });
+    writeFileSync(configFile, '{ "mcpServers": {} }\n');
+    vi.stubEnv("MCPSTORE_CONFIG", configFile);
+    const store = await MCPStore.setupStore({ logger: quietLogger, monitoring: monitoringPresets.production });
+    cleanups.push(() => store.close());
+    expect(monitoringPresets.production).toMatchObject({ healthCheckSeconds: 60, toolsUpdateHours: 4, reconnectionSeconds: 120, cleanupHours: 24 });
+
+    await store.forStore().addService({ name: "tools", url: server.url }, { wait: WAIT });
+    expect(JSON.parse(await readFile(configFile, "utf8")).mcpServers.tools.url).toBe(server.url);
+    expect((await store.forStore().checkServices()).success).toBe(true);
+  });
+});
+
+describe("seed 部署 · 3. 监控和告警 (MCPStoreMetrics)", () => {
+  // The seed's Prometheus metrics (mcpstore_active_services, mcpstore_tool_calls_total{tool_name,status},
+  // mcpstore_response_time_seconds{operation}, ...) are @mcpstore/plugin-prometheus's, tested in that package. Here:
+  // the store events such a plugin is built on fire for real calls, with what record_tool_call needs.
+  it("tool:call-end carries durationMs and isError; service:state-changed gives the active-services gauge", async () => {
+    const weather = await httpFixture({ name: "weather" });
+    const store = await setupStore();
+    const toolCalls = new Map<string, number>(); // mcpstore_tool_calls_total{tool_name,status}
+    const responseTimesSeconds: number[] = []; // mcpstore_response_time_seconds{operation="tool_call"}
+    const states = new Map<string, string>();
+    const unsubscribers = [
+      store.on("tool:call-end", (event) => {
+        const key = `${event.toolName}|${event.isError ? "error" : "success"}`;
+        toolCalls.set(key, (toolCalls.get(key) ?? 0) + 1);
+        responseTimesSeconds.push(event.durationMs / 1000);
+      }),
+      store.on("service:state-changed", (event) => void states.set(event.serviceName, event.state)),
+    ];
+    onTestFinished(() => unsubscribers.forEach((unsubscribe) => unsubscribe()));
+    const activeServices = () => [...states.values()].filter((state) => state === "healthy").length; // mcpstore_active_services
+
+    const context = store.forStore();
+    await context.addService({ name: "weather", url: weather.url }, { wait: WAIT });
+    expect(activeServices()).toBe(1);
+    await context.callTool("weather_sleep", { ms: 50 });
+    await context.callTool("weather_echo", { text: "北京" });
+    await context.callTool("weather_fail", {});
+
+    expect(Object.fromEntries(toolCalls)).toEqual({ "weather_sleep|success": 1, "weather_echo|success": 1, "weather_fail|error": 1 });
+    expect(responseTimesSeconds).toHaveLength(3);
+    expect(responseTimesSeconds[0]).toBeGreaterThanOrEqual(0.045);
+    await context.removeService("weather");
+    await vi.waitFor(() => expect(activeServices()).toBe(0), { timeout: 5_000 });
   });
 });

@@ -73,7 +73,8 @@ describe("calls", () => {
 
   it("uses the service's timeout (seconds) when the call gives none", async () => {
     const context = (await storeWith()).forStore();
-    await context.addService({ ...stdioFixtureConfig("fx"), timeout: 0.3 });
+    // One second: the service's timeout also bounds starting the process and initialize (about 0.3 s here under load).
+    await context.addService({ ...stdioFixtureConfig("fx"), timeout: 1 });
     await context.waitService("fx");
     await expect(context.callTool("fx_sleep", { ms: 10_000 })).rejects.toSatisfy(TimeoutError.isInstance);
   });

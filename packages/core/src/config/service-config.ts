@@ -31,7 +31,10 @@ export interface ServiceConfig {
   transport?: RemoteTransport;
   /** Headers sent with every request to a remote server (values are treated as secrets). */
   headers?: Record<string, string>;
-  /** Per-request timeout, in seconds. Default 60. */
+  /**
+   * Time limit in seconds of each request (default 60), and of connecting: starting, `initialize` and loading the
+   * catalogue (default: the store's `connectTimeoutMs`).
+   */
   timeout?: number;
   description?: string;
   tags?: string[];

@@ -1,4 +1,5 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { CallToolOptions } from "../types.js";
 import { clampDelay } from "./clamp-delay.js";
@@ -48,11 +49,14 @@ export async function callToolOnce(client: Client, request: ToolCallRequest): Pr
     signal = controller.signal;
   }
   try {
-    return (await client.callTool({ name: toolName, arguments: args }, undefined, {
-      timeout: clampDelay(timeout),
-      ...(signal ? { signal } : {}),
-      ...(options.onProgress ? { onprogress: options.onProgress, resetTimeoutOnProgress: true } : {}),
-    })) as CallToolResult;
+    // Built key by key: on Node 20 spreading into an object literal costs microseconds per call.
+    const requestOptions: RequestOptions = { timeout: clampDelay(timeout) };
+    if (signal) requestOptions.signal = signal;
+    if (options.onProgress) {
+      requestOptions.onprogress = options.onProgress;
+      requestOptions.resetTimeoutOnProgress = true;
+    }
+    return (await client.callTool({ name: toolName, arguments: args }, undefined, requestOptions)) as CallToolResult;
   } finally {
     clearTimeout(capTimer);
     if (onAbort) options.signal?.removeEventListener("abort", onAbort);

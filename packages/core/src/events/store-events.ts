@@ -87,7 +87,8 @@ export interface SubscribeOptions {
  * rewritten arguments against the tool's input schema.
  */
 export type CallStartInterceptor = (
-  payload: EventPayload<"tool:call-start">,
+  /** The event's payload, with the call's signal (aborted by the caller or at the call's deadline). */
+  payload: EventPayload<"tool:call-start"> & { signal?: AbortSignal },
   check: (args: Record<string, unknown>) => void,
 ) => Promise<Record<string, unknown>>;
 

@@ -190,8 +190,8 @@ async function interceptWithin(
 
 async function callOnConnection(route: ToolRoute, input: Record<string, unknown>, options: CallToolOptions, deadline: CallDeadline, context: CallContext): Promise<ToolCallResult> {
   const { owner, tool } = route;
-  const pending = owner.callable(waitLimits(deadline, options.signal));
-  const connection: ServiceConnection = pending instanceof Promise ? await pending : pending;
+  // The common case costs no wait and no limits object: the service is not restarting.
+  const connection: ServiceConnection = owner.connectionNow() ?? (await owner.callable(waitLimits(deadline, options.signal)));
   if (connection.state === "initializing") await connection.ready(waitLimits(deadline, options.signal));
   const result = await connection.callTool(tool.originalName, input, requestOptions(route, options, deadline));
   if (!result.isError || !options.throwOnError) return result;

@@ -190,6 +190,11 @@ export class ServiceOwner {
     this.options.events.emit("service:state-changed", { ...this.ref, previous, state, ...(reason !== undefined ? { reason } : {}) });
   }
 
+  /** The connection to use right now, or `undefined` while a restart swaps connections (then see {@link callable}). */
+  connectionNow(): ServiceConnection | undefined {
+    return this.swapping === undefined ? this.connection : undefined;
+  }
+
   /** The connection a call should use: waits (within the call's limits) while a restart swaps connections. */
   callable(limits: CallableLimits = {}): ServiceConnection | Promise<ServiceConnection> {
     if (this.swapping === undefined && this.connection !== undefined) return this.connection;
