@@ -1,5 +1,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { clampDelay } from "./clamp-delay.js";
 import type { ServiceConfig } from "../config/service-config.js";
 import type { TransportKind } from "../types.js";
 import { closeClient } from "./close-client.js";
@@ -22,6 +24,8 @@ export interface OpenClientOptions {
   onTransport(transport: Transport): void;
   /** True once the connection is closed for good: whatever was opened is closed again. */
   isClosed(): boolean;
+  /** Aborted when the connection closes: an attempt under way ends at once. */
+  closedSignal?: AbortSignal;
   /** A client has connected over `kind`, before it counts as open (to subscribe to it). */
   onConnected(client: Client, kind: TransportKind): void;
   /** When given, loads the catalogue on the connected client; the client counts as open only once it resolves. */
@@ -52,7 +56,7 @@ export async function openClient(options: OpenClientOptions): Promise<OpenedClie
     }
     options.onTransport(transport);
     try {
-      await client.connect(transport, { timeout: options.connectTimeoutMs });
+      await connectWithin(client, transport, options.connectTimeoutMs, options.closedSignal);
     } catch (error) {
       lastFailure = toConnectError(error, kind);
       await closeClient(client);
@@ -85,4 +89,29 @@ export async function openClient(options: OpenClientOptions): Promise<OpenedClie
     return { client, kind };
   }
   return { failure: lastFailure };
+}
+
+/**
+ * `client.connect` within the connect timeout, start of the transport included: the SDK's own timer starts only when
+ * `initialize` is sent, so an SSE server that never sends its endpoint event would otherwise hold the attempt forever.
+ */
+async function connectWithin(client: Client, transport: Transport, timeoutMs: number, closedSignal: AbortSignal | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let onClosed: (() => void) | undefined;
+  const cutShort = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new McpError(ErrorCode.RequestTimeout, `Connecting timed out after ${Math.round(timeoutMs)} ms`, { timeout: timeoutMs }));
+      void transport.close().catch(() => undefined);
+    }, clampDelay(timeoutMs));
+    // A closed SSE transport never settles its start(): the attempt ends when the connection closes, not 30 s later.
+    onClosed = () => reject(new McpError(ErrorCode.ConnectionClosed, "The connection was closed while connecting"));
+    if (closedSignal?.aborted) onClosed();
+    else closedSignal?.addEventListener("abort", onClosed, { once: true });
+  });
+  try {
+    await Promise.race([client.connect(transport, { timeout: timeoutMs }), cutShort]);
+  } finally {
+    clearTimeout(timer);
+    if (onClosed) closedSignal?.removeEventListener("abort", onClosed);
+  }
 }

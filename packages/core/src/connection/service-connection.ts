@@ -80,6 +80,8 @@ export class ServiceConnection {
   /** Set when the config cannot be used (e.g. a missing variable): the service never connects. */
   private blockedReason: string | undefined;
   private closed = false;
+  /** Aborted by {@link close}: ends a connection attempt whose transport never settles once closed (SSE). */
+  private readonly closedController = new AbortController();
   private everConnected = false;
   private readonly scrubber: SecretScrubber;
   private readonly health: HealthMonitor;
@@ -225,6 +227,7 @@ export class ServiceConnection {
         this.transport = transport;
       },
       isClosed: () => this.closed,
+      closedSignal: this.closedController.signal,
       onConnected: (client, kind) => {
         this.transportKind = kind;
         this.watch(client);
@@ -384,6 +387,7 @@ export class ServiceConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closedController.abort();
     this.reconnect.cancel();
     this.output.stop();
     this.stopTimers();
