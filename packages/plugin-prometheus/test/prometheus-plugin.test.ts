@@ -100,7 +100,7 @@ describe("prometheusPlugin", () => {
     const prometheus = prometheusPlugin();
     await storeWith({ plugins: [prometheus] });
     const callEnd = prometheus.hooks!["tool:call-end"]!;
-    const event = { serviceName: "svc", callId: "c", toolName: "svc_echo", originalName: "echo", arguments: {}, durationMs: 2, isError: false };
+    const event = { seq: 1, serviceName: "svc", callId: "c", toolName: "svc_echo", originalName: "echo", arguments: {}, durationMs: 2, isError: false };
     for (let index = 0; index < 2_500; index++) callEnd({ ...event, isError: index % 5 === 0 });
     const text = await prometheus.metrics();
     expect(sample(text, 'mcpstore_tool_calls_total{tool_name="svc_echo",status="success"}')).toBe(2_000);
