@@ -107,7 +107,7 @@ async function observedCall(
   const { events } = context;
   const intercept = events.interceptCallStart;
   const observed = intercept !== undefined || events.has("tool:call-start") || events.has("tool:call-end") || events.has("tool:call-error");
-  if (!observed) return callOnConnection(route, input, options, deadline, context);
+  if (!observed) return checkResult(route, await callOnConnection(route, input, options, deadline), options, context);
   // Payloads are built as literals: on Node 20 a spread followed by more keys costs microseconds per call.
   const callId = randomUUID();
   const started = performance.now();
@@ -119,7 +119,8 @@ async function observedCall(
       input = await interceptWithin(intercept, payload, check, options.signal, deadline, ref);
     }
     events.emit("tool:call-start", { serviceName: ref.serviceName, agentId: ref.agentId, callId, toolName: tool.name, originalName: tool.originalName, arguments: input });
-    const result = await callOnConnection(route, input, options, deadline, context);
+    const sent = await callOnConnection(route, input, options, deadline);
+    const result = sent.result;
     events.emit("tool:call-end", {
       serviceName: ref.serviceName,
       agentId: ref.agentId,
@@ -130,7 +131,8 @@ async function observedCall(
       durationMs: performance.now() - started,
       isError: result.isError === true,
     });
-    return result;
+    // After the call-end event: an error result is a call that ended, whatever the caller makes of it.
+    return checkResult(route, sent, options, context);
   } catch (error) {
     if (!(ToolExecutionError.isInstance(error) && error.details?.result)) {
       events.emit("tool:call-error", {
@@ -188,12 +190,24 @@ async function interceptWithin(
   }
 }
 
-async function callOnConnection(route: ToolRoute, input: Record<string, unknown>, options: CallToolOptions, deadline: CallDeadline, context: CallContext): Promise<ToolCallResult> {
+/** A call's result and the connection it came from (whose secrets an error message must not show). */
+interface SentCall {
+  result: ToolCallResult;
+  connection: ServiceConnection;
+}
+
+async function callOnConnection(route: ToolRoute, input: Record<string, unknown>, options: CallToolOptions, deadline: CallDeadline): Promise<SentCall> {
   const { owner, tool } = route;
   // The common case costs no wait and no limits object: the service is not restarting.
   const connection: ServiceConnection = owner.connectionNow() ?? (await owner.callable(waitLimits(deadline, options.signal)));
   if (connection.state === "initializing") await connection.ready(waitLimits(deadline, options.signal));
-  const result = await connection.callTool(tool.originalName, input, requestOptions(route, options, deadline));
+  return { result: await connection.callTool(tool.originalName, input, requestOptions(route, options, deadline)), connection };
+}
+
+/** The result as is, or (the caller asked for it with `throwOnError`) a `ToolExecutionError` for an error result. */
+function checkResult(route: ToolRoute, sent: SentCall, options: CallToolOptions, context: CallContext): ToolCallResult {
+  const { result, connection } = sent;
+  const { owner, tool } = route;
   if (!result.isError || !options.throwOnError) return result;
   const text = result.content
     .filter((part) => part.type === "text")
