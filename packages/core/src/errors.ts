@@ -213,6 +213,19 @@ export class StoreClosedError extends MCPStoreError {
   }
 }
 
+/** The caller may not make this change (an agent moving a service, credentials and all, to a new destination). */
+export class ForbiddenError extends MCPStoreError {
+  /** The code every `ForbiddenError` carries. */
+  static readonly code = "FORBIDDEN";
+  constructor(options: MCPStoreErrorOptions) {
+    super(ForbiddenError.code, options, "ForbiddenError");
+  }
+  /** True for a `ForbiddenError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is ForbiddenError {
+    return hasMarker(error, "mcpstore.error.ForbiddenError");
+  }
+}
+
 /** What a {@link CacheError} is about: never a cached value. */
 export type CacheErrorDetails = {
   /** The driver's `name` (`"memory"`, `"redis"`). */

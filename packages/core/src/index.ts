@@ -75,7 +75,8 @@ export {
   type OpenAIToolMessage,
   type ToOpenAIToolsOptions,
 } from "./tools/openai-tools.js";
-export { ConfigFileError } from "./errors.js";
+export { ConfigFileError, ForbiddenError } from "./errors.js";
+export type { ChangePrincipal } from "./registry/credential-binding.js";
 export { CacheError, type CacheErrorDetails } from "./errors.js";
 export type { ConfigProblem } from "./config/config-format.js";
 export { configFilePath, inspectConfigFile, type ConfigFileInspection } from "./config/inspect-config-file.js";

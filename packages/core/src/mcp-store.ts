@@ -210,7 +210,7 @@ export class MCPStore {
 
   /** The store-wide version of the desired state: it grows by one with every accepted change of a service config. */
   getVersion(): Promise<number> {
-    return this.registry.version();
+    return this.desiredState.version();
   }
 
   /** Subscribes to a store event; returns the unsubscribe function. */

@@ -3,6 +3,7 @@ import { scopeKeyOf, type Catalogue, type ScopeKey } from "./catalogue/catalogue
 import { ConnectionError, MCPStoreError, ServiceNotFoundError, TimeoutError, ValidationError } from "./errors.js";
 import { checkStoreServiceName } from "./config/config-format.js";
 import { parseServiceConfig, splitServiceInput, type ServiceConfig, type ServiceInput } from "./config/service-config.js";
+import type { ChangePrincipal } from "./registry/credential-binding.js";
 import type { ServiceRegistry } from "./registry/service-registry.js";
 import { withTimeLimit } from "./registry/service-requests.js";
 import type {
@@ -33,7 +34,15 @@ export interface ChangeServiceOptions {
    * changes). The REST server checks its tokens' rights here, so the check and the change see the same config.
    */
   check?(change: { current: ServiceConfig; next: ServiceConfig }): void;
+  /**
+   * Who asks (default `admin`). An `agent` may not move a service to another destination (`url`, transport, `command`,
+   * `args`, `working_dir`) while header or env values it did not supply would go along: a `ForbiddenError` (403),
+   * unless the same request replaces or drops every one. The REST server passes its token's role.
+   */
+  principal?: ChangePrincipal;
 }
+
+const principalOption = (options: { principal?: ChangePrincipal }) => (options.principal !== undefined ? { principal: options.principal } : {});
 
 /** Options of `listTools`, `listResources` and `listPrompts`. */
 export interface ListOptions {
@@ -84,7 +93,7 @@ export class ServiceContext {
       });
     }
     const configs = parsed.map((result) => (result as { config: ServiceConfig }).config);
-    const added = (await this.registry.addEach(this.agentId, configs, { allOrNone: true })).map((outcome) => {
+    const added = (await this.registry.addEach(this.agentId, configs, { allOrNone: true, ...principalOption(options) })).map((outcome) => {
       if ("error" in outcome) throw outcome.error;
       return outcome.service;
     });
@@ -110,13 +119,13 @@ export class ServiceContext {
    * are written to the config file in one write (under one lock), and they connect in parallel in the background.
    * Taken names follow the rule of {@link addService}.
    */
-  async batchAddServices(input: ServiceInput): Promise<BatchAddResult> {
+  async batchAddServices(input: ServiceInput, options: { principal?: ChangePrincipal } = {}): Promise<BatchAddResult> {
     const parsed = splitServiceInput(input)
       .map(({ label, raw }) => parseServiceConfig(raw, label))
       // A store service named `{name}_byagent_{id}` would be read back from the file as agent `{id}`'s.
       .map((result) => (this.agentId === undefined ? checkStoreServiceName(result) : result));
     const valid = parsed.flatMap((result) => (result.ok ? [result.config] : []));
-    const outcomes = await this.registry.addEach(this.agentId, valid);
+    const outcomes = await this.registry.addEach(this.agentId, valid, principalOption(options));
     let next = 0;
     const results: BatchAddResult["results"] = parsed.map((result) => {
       const outcome = result.ok ? outcomes[next++]! : { error: result.error };
@@ -153,7 +162,7 @@ export class ServiceContext {
       if (!parsed.ok) throw parsed.error;
       options.check?.({ current, next: parsed.config });
       return parsed.config;
-    });
+    }, principalOption(options));
   }
 
   /**
@@ -176,7 +185,7 @@ export class ServiceContext {
       if (!parsed.ok) throw parsed.error;
       options.check?.({ current, next: parsed.config });
       return parsed.config;
-    });
+    }, principalOption(options));
   }
 
   /**

@@ -173,6 +173,8 @@ export interface AddServiceOptions {
    * service stays added and keeps retrying, and adding it again replaces it. Default: resolve at once (`initializing`).
    */
   wait?: boolean | Pick<WaitServiceOptions, "state" | "timeoutMs" | "signal">;
+  /** Who supplies the services' header and env values (default `admin`); see `ChangeServiceOptions.principal`. */
+  principal?: "admin" | "agent";
 }
 
 /**

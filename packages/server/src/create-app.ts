@@ -253,6 +253,7 @@ export function createApp(store: MCPStore, options: CreateAppOptions): McpStoreA
       query,
       body,
       signal: c.req.raw.signal,
+      principal: c.get("principal").role === "admin" ? "admin" : "agent",
       assertMayRunCommands: () => {
         if (!allowStdio) {
           throw new ApiError("STDIO_DISABLED", { message: "Local (stdio) services cannot be added or changed through this API: it was started with them turned off" });

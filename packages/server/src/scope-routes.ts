@@ -12,6 +12,8 @@ export interface ScopeRouteRequest<Query, Body> {
   body: Body;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** Who asks: an admin token, or an agent's. Core refuses an agent's change that moves credentials it did not set. */
+  principal: "admin" | "agent";
   /**
    * Throws unless the caller may run commands on the host (an admin token, and stdio services allowed): called before
    * any change that would start or change a local process.
@@ -88,10 +90,10 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
     body: schemas.AddServiceBody,
     bodyRequired: true,
     response: schemas.ServicesResponse,
-    handle: async ({ context, body, assertMayRunCommands, assertMayUsePlaceholders }) => {
+    handle: async ({ context, body, principal, assertMayRunCommands, assertMayUsePlaceholders }) => {
       if (addsCommand(body)) assertMayRunCommands();
       if (hasPlaceholder(body)) assertMayUsePlaceholders();
-      return { services: await context.addService(body as ServiceInput) };
+      return { services: await context.addService(body as ServiceInput, { principal }) };
     },
   }),
   define({
@@ -102,10 +104,10 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
     body: schemas.AddServiceBody,
     bodyRequired: true,
     response: schemas.BatchAddResponse,
-    handle: async ({ context, body, assertMayRunCommands, assertMayUsePlaceholders }) => {
+    handle: async ({ context, body, principal, assertMayRunCommands, assertMayUsePlaceholders }) => {
       if (addsCommand(body)) assertMayRunCommands();
       if (hasPlaceholder(body)) assertMayUsePlaceholders();
-      return context.batchAddServices(body as ServiceInput);
+      return context.batchAddServices(body as ServiceInput, { principal });
     },
   }),
   define({
@@ -124,7 +126,7 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
     body: schemas.ServiceEntrySchema,
     bodyRequired: true,
     response: schemas.ServiceResponse,
-    handle: async ({ context, params, body, assertMayRunCommands, assertMayUsePlaceholders }) => {
+    handle: async ({ context, params, body, principal, assertMayRunCommands, assertMayUsePlaceholders }) => {
       const name = params.name!;
       if (body.name !== undefined && body.name !== name) {
         throw new ValidationError({
@@ -137,7 +139,7 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
         if (body.command !== undefined) assertMayRunCommands();
         if (hasPlaceholder(body)) assertMayUsePlaceholders();
       };
-      return { service: await context.updateService(name, body as Parameters<ServiceContext["updateService"]>[1], { check }) };
+      return { service: await context.updateService(name, body as Parameters<ServiceContext["updateService"]>[1], { check, principal }) };
     },
   }),
   define({
@@ -148,7 +150,7 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
     body: schemas.PatchServiceBody,
     bodyRequired: true,
     response: schemas.ServiceResponse,
-    handle: async ({ context, params, body, assertMayRunCommands, assertMayUsePlaceholders }) => {
+    handle: async ({ context, params, body, principal, assertMayRunCommands, assertMayUsePlaceholders }) => {
       // Checked in the service's turn, against the config the patch applies to (not a read made before it).
       const check = ({ current }: { current: { command?: string } }) => {
         // Changing anything of a local service changes what runs on the host (its env, its arguments).
@@ -158,7 +160,7 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
         // A patch keeps the fields it does not name: placeholders an admin wrote could be sent to a new URL.
         if (hasPlaceholder(body) || hasPlaceholder(current)) assertMayUsePlaceholders();
       };
-      return { service: await context.patchService(params.name!, body, { check }) };
+      return { service: await context.patchService(params.name!, body, { check, principal }) };
     },
   }),
   define({

@@ -2,6 +2,7 @@ import type { RegistryChange, RegistryPersistence } from "../config/registry-cha
 import type { ServiceConfig } from "../config/service-config.js";
 import type { ServiceInfo } from "../types.js";
 import type { Logger } from "../logger.js";
+import type { ChangePrincipal } from "./credential-binding.js";
 import type { DesiredChange, DesiredStateDriver } from "./desired-state.js";
 import type { ServiceOwner } from "./service-owner.js";
 
@@ -13,6 +14,8 @@ export interface ChangeOptions {
   publish?: boolean;
   /** The config file's sequence number of the snapshot the change comes from (see {@link ServiceRegistry.sync}). */
   fileSeq?: number;
+  /** Who asks (default `admin`): an agent may not move credentials it did not supply (see credential-binding.ts). */
+  principal?: ChangePrincipal;
 }
 
 /** Where a change is made durable. */

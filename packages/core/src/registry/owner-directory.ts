@@ -1,5 +1,5 @@
 import { scopeKeyOf, type ScopeKey } from "../catalogue/catalogue.js";
-import { ServiceExistsError, ServiceNotFoundError } from "../errors.js";
+import { ServiceExistsError, ServiceNotFoundError, ValidationError } from "../errors.js";
 import type { ServiceRef } from "../events/store-events.js";
 import type { ServiceOwner } from "./service-owner.js";
 import { ToolRoutes } from "./tool-routes.js";
@@ -21,6 +21,16 @@ export function notFound(agentId: string | undefined, serviceName: string): Serv
 
 export function exists(agentId: string | undefined, serviceName: string): ServiceExistsError {
   return new ServiceExistsError({ ...refContext(agentId, serviceName), message: `A service named "${serviceName}" already exists in ${where(agentId)}` });
+}
+
+/** An update keeps the service's name: a rename is a remove and an add. */
+export function assertNoRename(serviceName: string, newName: string): void {
+  if (newName === serviceName) return;
+  throw new ValidationError({
+    message: `A service cannot be renamed by an update ("${serviceName}" → "${newName}"); remove it and add it again`,
+    serviceName,
+    details: { issues: [{ path: `services.${serviceName}.name`, message: "must stay the same" }] },
+  });
 }
 
 /**

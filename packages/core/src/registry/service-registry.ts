@@ -17,7 +17,7 @@ import type { RegistryPersistence, RegistrySnapshot } from "../config/registry-c
 import { sameServiceConfig, type ServiceConfig } from "../config/service-config.js";
 import { MAX_TIMER_DELAY_MS } from "../connection/backoff.js";
 import { ProbeLimiter } from "../connection/probe-limiter.js";
-import { StoreClosedError, ValidationError } from "../errors.js";
+import { StoreClosedError } from "../errors.js";
 import type { ServiceRef, StoreEventBus } from "../events/store-events.js";
 import type { Logger } from "../logger.js";
 import { ArgumentValidator } from "../tools/argument-validator.js";
@@ -27,9 +27,10 @@ import { createServiceConnection } from "./connection-factory.js";
 import { checkServices, getPrompt, readResource, type RequestTarget } from "./service-requests.js";
 import { storeFetchedCatalogue } from "./catalogue-entries.js";
 import type { DesiredChange, DesiredStateDriver, DesiredStateEvent } from "./desired-state.js";
+import { assertCredentialsStay, credentialsOwnerAfter } from "./credential-binding.js";
 import { commitChange, planAdd, type AddOutcome, type ChangeOptions, type FileStep } from "./commit-change.js";
 import { lockAll } from "./serial-queue.js";
-import { exists, notFound, OwnerDirectory, type ScopeState } from "./owner-directory.js";
+import { assertNoRename, exists, notFound, OwnerDirectory, type ScopeState } from "./owner-directory.js";
 import { ServiceOwner } from "./service-owner.js";
 import { waitForState } from "./wait-for-state.js";
 
@@ -165,6 +166,7 @@ export class ServiceRegistry {
       let added: AddOutcome[];
       try {
         if (accepted.length > 0) await this.commit(accepted.map((entry) => entry.owner), file, desired, options);
+        for (const { owner } of accepted) owner.credentialsBy = options.principal ?? "admin";
         const services = await Promise.all(accepted.map(({ owner, config }) => owner.installOrReplace(config)));
         added = services.map((service) => ({ service }));
       } catch (error) {
@@ -187,19 +189,16 @@ export class ServiceRegistry {
       if (owner.config === undefined) throw notFound(agentId, serviceName);
       const previous = owner.config;
       const config = compute(previous);
-      if (config.name !== serviceName) {
-        throw new ValidationError({
-          message: `A service cannot be renamed by an update ("${serviceName}" → "${config.name}"); remove it and add it again`,
-          serviceName,
-          details: { issues: [{ path: `services.${serviceName}.name`, message: "must stay the same" }] },
-        });
-      }
+      assertNoRename(serviceName, config.name);
+      const principal = options.principal ?? "admin";
+      assertCredentialsStay({ current: previous, next: config, agentId }, principal, owner.credentialsBy);
       await this.commit(
         [owner],
         [{ change: { kind: "replace", agentId, config }, undo: [{ kind: "replace", agentId, config: previous }] }],
         [{ op: "put", ...(agentId !== undefined ? { agentId } : {}), config, expect: "present" }],
         options,
       );
+      owner.credentialsBy = credentialsOwnerAfter(previous, config, principal, owner.credentialsBy);
       return owner.restart(config, "config updated");
     });
   }
@@ -323,11 +322,6 @@ export class ServiceRegistry {
       else if (configs.length > 0) snapshot.agents[state.agentId] = configs;
     }
     return snapshot;
-  }
-
-  /** The store-wide version of the desired state. */
-  version(): Promise<number> {
-    return this.options.desiredState.version();
   }
 
   /** Agent ids that own at least one service. */
