@@ -5,7 +5,6 @@ import { checkStoreServiceName } from "./config/config-format.js";
 import { parseServiceConfig, splitServiceInput, type ServiceConfig, type ServiceInput } from "./config/service-config.js";
 import type { ChangePrincipal } from "./registry/credential-binding.js";
 import type { ServiceRegistry } from "./registry/service-registry.js";
-import { withTimeLimit } from "./registry/service-requests.js";
 import type {
   AddServiceOptions,
   BatchAddResult,
@@ -261,7 +260,7 @@ export class ServiceContext {
    * request together: a `TimeoutError` then, an `AbortedError` when `signal` aborts.
    */
   getPrompt(name: string, args: Record<string, string> = {}, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<GetPromptResult> {
-    return withTimeLimit(`Getting prompt ${name}`, options, (signal) => this.registry.getPrompt(this.agentId, name, args, signal));
+    return this.registry.getPrompt(this.agentId, name, args, options);
   }
 
   /** Agents that own services, with their counts. Store scope only. */

@@ -31,7 +31,7 @@ export async function createTestStore(options: SetupStoreOptions = {}) {
 }
 
 /** What to close after the current test (stores, fixtures); drained in reverse order after each test. */
-export const cleanups: Array<() => Promise<unknown>> = [];
+export const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });

@@ -28,7 +28,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { startHttpFixture, stdioFixtureConfig, type HttpFixture, type HttpFixtureOptions } from "@mcpstore/testing";
+import { quietLogger, startHttpFixture, stdioFixtureConfig, type HttpFixture, type HttpFixtureOptions } from "@mcpstore/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import {
   MCPStore,
@@ -47,16 +47,14 @@ import {
   type SetupStoreOptions,
   type ToolCallResult,
 } from "../src/index.js";
+import { cleanups } from "./helpers.js";
 
-const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const WAIT = { timeoutMs: 15_000 };
 
 /** Everything a test opened (stores, fixtures, temp dirs), closed after it. */
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
+// The shared cleanups of ./helpers.js run after each test (in reverse order); environment stubs are undone here.
+afterEach(() => {
   vi.unstubAllEnvs();
-  const pending = cleanups.splice(0).reverse();
-  for (const cleanup of pending) await cleanup();
 });
 
 async function setupStore(options: SetupStoreOptions = {}): Promise<MCPStore> {

@@ -11,7 +11,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startHttpFixture, type HttpFixture } from "@mcpstore/testing";
+import { quietLogger, startHttpFixture, type HttpFixture } from "@mcpstore/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   ConnectionError,
@@ -21,22 +21,20 @@ import {
   ToolExecutionError,
   ToolNotFoundError,
   ValidationError,
-  type Logger,
   type RegistryPersistence,
   type ServiceConfig,
   type ServiceContext,
   type SetupStoreOptions,
   type ToolCallResult,
 } from "../src/index.js";
+import { cleanups } from "./helpers.js";
 import { ConfigFile } from "../src/config/config-file.js";
 import type { RegistryChange } from "../src/config/registry-change.js";
 
-const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
+// The shared cleanups of ./helpers.js run after each test (in reverse order); environment stubs are undone here.
+afterEach(() => {
   vi.unstubAllEnvs();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
 async function setupStore(options: SetupStoreOptions = {}): Promise<MCPStore> {

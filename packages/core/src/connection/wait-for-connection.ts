@@ -10,14 +10,17 @@ export interface ConnectionWaitOptions {
   timeoutMs?: number;
   /** Ends the wait with an {@link AbortedError}, or with its reason when that is a {@link TimeoutError} (a deadline). */
   signal?: AbortSignal;
+  /** What is waited for, in the errors: the connection attempt (default) or a restart. */
+  stage?: "connect" | "restart";
 }
 
 /**
- * Waits for `connecting` (a connection attempt under way), but no longer than the caller's own limits: the call's
+ * Waits for `connecting` (a connection attempt, or a restart, under way), but no longer than the caller's own limits: the call's
  * `timeoutMs` and `signal` bound the wait, not the (longer) connect timeout. The attempt itself goes on either way.
  */
 export async function waitForConnection(connecting: Promise<void>, options: ConnectionWaitOptions): Promise<void> {
   const { serviceName, agentId, timeoutMs, signal } = options;
+  const [doing, to] = options.stage === "restart" ? ["restarting", "restart"] : ["connecting", "connect"];
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const context = { serviceName, ...(agentId ? { agentId } : {}) };
@@ -27,7 +30,7 @@ export async function waitForConnection(connecting: Promise<void>, options: Conn
       new Promise<never>((_resolve, reject) => {
         if (timeoutMs !== undefined && timeoutMs !== Number.POSITIVE_INFINITY) {
           timer = setTimeout(
-            () => reject(new TimeoutError({ ...context, message: `Service "${serviceName}" is still connecting after ${Math.round(timeoutMs)} ms` })),
+            () => reject(new TimeoutError({ ...context, message: `Service "${serviceName}" is still ${doing} after ${Math.round(timeoutMs)} ms` })),
             clampDelay(timeoutMs),
           );
         }
@@ -36,7 +39,7 @@ export async function waitForConnection(connecting: Promise<void>, options: Conn
             reject(
               TimeoutError.isInstance(signal.reason)
                 ? signal.reason
-                : new AbortedError({ ...context, message: `Waiting for "${serviceName}" to connect was aborted`, cause: signal.reason }),
+                : new AbortedError({ ...context, message: `Waiting for "${serviceName}" to ${to} was aborted`, cause: signal.reason }),
             );
           if (signal.aborted) onAbort();
           else signal.addEventListener("abort", onAbort, { once: true });

@@ -9,7 +9,8 @@ import type { Catalogue, ScopeKey } from "../catalogue/catalogue.js";
 import type { ServiceConfig } from "../config/service-config.js";
 import { redactServiceConfig } from "../config/service-config.js";
 import type { FetchedCatalogue, ServiceConnection } from "../connection/service-connection.js";
-import { AbortedError, ServiceUnavailableError, TimeoutError } from "../errors.js";
+import { ServiceUnavailableError } from "../errors.js";
+import { waitForConnection } from "../connection/wait-for-connection.js";
 import type { ServiceRef, StoreEventBus } from "../events/store-events.js";
 import type { Logger } from "../logger.js";
 import type { ServiceInfo, ServiceState, ToolInfo, ToolNameCollision } from "../types.js";
@@ -205,7 +206,7 @@ export class ServiceOwner {
   }
 
   private async callableAfterSwap(limits: CallableLimits): Promise<ServiceConnection> {
-    if (this.swapping) await withinLimits(this.swapping, limits, this.ref);
+    if (this.swapping) await waitForConnection(this.swapping, { ...this.ref, agentId: this.ref.agentId, ...limits, stage: "restart" });
     if (!this.connection) {
       throw new ServiceUnavailableError({
         ...this.ref,
@@ -248,35 +249,5 @@ export class ServiceOwner {
   async receiveCatalogue(connection: ServiceConnection, fetched: FetchedCatalogue): Promise<void> {
     if (!this.owns(connection) || this.config === undefined) return;
     await this.options.storeCatalogue(this, fetched);
-  }
-}
-
-/** Waits for `promise`, or rejects when the limits run out first. */
-async function withinLimits(promise: Promise<void>, limits: CallableLimits, ref: ServiceRef): Promise<void> {
-  const { timeoutMs, signal } = limits;
-  if (timeoutMs === undefined && signal === undefined) return promise;
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  try {
-    await Promise.race([
-      promise,
-      new Promise<never>((_resolve, reject) => {
-        // Infinity is no limit (a timer would fire at once); what is left of a call's time is never above the maximum.
-        if (timeoutMs !== undefined && timeoutMs !== Number.POSITIVE_INFINITY) {
-          const message = `Service "${ref.serviceName}" is still restarting after ${Math.round(timeoutMs)} ms`;
-          timer = setTimeout(() => reject(new TimeoutError({ ...ref, message })), Math.max(0, timeoutMs));
-        }
-        if (signal) {
-          // A deadline's signal aborts with a TimeoutError: that is the outcome, not an abort.
-          onAbort = () =>
-            reject(TimeoutError.isInstance(signal.reason) ? signal.reason : new AbortedError({ ...ref, message: `Waiting for "${ref.serviceName}" to restart was aborted`, cause: signal.reason }));
-          if (signal.aborted) onAbort();
-          else signal.addEventListener("abort", onAbort, { once: true });
-        }
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
   }
 }

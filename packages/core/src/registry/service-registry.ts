@@ -359,14 +359,14 @@ export class ServiceRegistry {
     return checkServices([...this.existing(this.directory.peek(agentId))]);
   }
 
-  readResource(agentId: string | undefined, uri: string, options: { service?: string; signal?: AbortSignal }): Promise<ReadResourceResult> {
+  readResource(agentId: string | undefined, uri: string, options: { service?: string; signal?: AbortSignal; timeoutMs?: number }): Promise<ReadResourceResult> {
     this.assertOpen();
     return readResource(this.requestTarget(agentId), uri, options);
   }
 
-  getPrompt(agentId: string | undefined, name: string, args: Record<string, string>, signal?: AbortSignal): Promise<GetPromptResult> {
+  getPrompt(agentId: string | undefined, name: string, args: Record<string, string>, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<GetPromptResult> {
     this.assertOpen();
-    return getPrompt(this.requestTarget(agentId), name, args, signal);
+    return getPrompt(this.requestTarget(agentId), name, args, options);
   }
 
   private requestTarget(agentId: string | undefined): RequestTarget {

@@ -65,28 +65,6 @@ async function withDeadline<Result>(
   }
 }
 
-/** Signals made by {@link withTimeLimit}: a request that gets one has its caller's deadline instead of the service's. */
-const callerDeadlines = new WeakSet<AbortSignal>();
-
-/**
- * For the facade's `getPrompt`, whose way through the registry carries only a signal: checks `timeoutMs` and, when
- * given, runs `run` with a signal that also aborts with a `TimeoutError` once it has passed; that deadline then
- * replaces the service's `timeout`, as `timeoutMs` does everywhere.
- */
-export function withTimeLimit<Result>(what: string, limits: RequestLimits, run: (signal: AbortSignal | undefined) => Promise<Result>): Promise<Result> {
-  try {
-    const timeoutMs = checkTimeLimit(limits.timeoutMs, "timeoutMs");
-    if (timeoutMs === undefined) return run(limits.signal);
-    const timedOut = () => new TimeoutError({ message: `${what} timed out after ${timeoutMs} ms`, details: { timeoutMs } });
-    return withDeadline({ timeoutMs, signal: limits.signal }, timedOut, (signal) => {
-      callerDeadlines.add(signal);
-      return run(signal);
-    });
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
 /**
  * Sends a request to a service once it is connected; `what` names it in errors. The wait for the service and the
  * request share one deadline: `timeoutMs`, else the service's `timeout`, else 60 s.
@@ -100,8 +78,7 @@ function sendWithin<Result>(
 ): Promise<Result> {
   const owner = target.owner(serviceName);
   const serviceTimeout = owner.config?.timeout;
-  const callerDeadline = limits.signal !== undefined && callerDeadlines.has(limits.signal);
-  const timeoutMs = limits.timeoutMs ?? (callerDeadline ? Number.POSITIVE_INFINITY : serviceTimeout !== undefined ? serviceTimeout * 1000 : DEFAULT_TIMEOUT_MS);
+  const timeoutMs = limits.timeoutMs ?? (serviceTimeout !== undefined ? serviceTimeout * 1000 : DEFAULT_TIMEOUT_MS);
   const { agentId } = owner.ref;
   const timedOut = () =>
     new TimeoutError({
@@ -145,7 +122,8 @@ export async function readResource(target: RequestTarget, uri: string, options: 
 }
 
 /** Gets a prompt by its name in the scope (`{service}_{prompt}`, or the bare name when unique). */
-export async function getPrompt(target: RequestTarget, name: string, args: Record<string, string>, signal?: AbortSignal): Promise<GetPromptResult> {
+export async function getPrompt(target: RequestTarget, name: string, args: Record<string, string>, options: RequestLimits = {}): Promise<GetPromptResult> {
+  const timeoutMs = checkTimeLimit(options.timeoutMs, "timeoutMs");
   const prompts = await target.catalogue.listPrompts(scopeKeyOf(target.agentId));
   const matching = prompts.filter((candidate) => candidate.originalName === name);
   const prompt = prompts.find((candidate) => candidate.name === name) ?? (matching.length === 1 ? matching[0] : undefined);
@@ -159,6 +137,6 @@ export async function getPrompt(target: RequestTarget, name: string, args: Recor
       ...(candidates.length ? { details: { candidates } } : {}),
     });
   }
-  const limits = signal ? { signal } : {};
+  const limits = { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(options.signal ? { signal: options.signal } : {}) };
   return sendWithin(target, prompt.serviceName, limits, `Getting prompt ${name}`, (connection, requestSignal) => connection.getPrompt(prompt.originalName, args, requestSignal));
 }
