@@ -17,8 +17,8 @@ RUN pnpm install --frozen-lockfile \
 
 FROM node:20-bookworm-slim
 
-# System dependencies: curl for the health check.
-RUN apt-get update && apt-get install -y --no-install-recommends curl \
+# System dependencies: curl for the health check; tini, a minimal init for PID 1 (see the ENTRYPOINT).
+RUN apt-get update && apt-get install -y --no-install-recommends curl tini \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -44,6 +44,8 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 \
 
 EXPOSE 18200
 
-# The exec form: node is PID 1's child-free main process and gets SIGTERM, which closes the API and stops every
-# service process cleanly.
+# tini is PID 1: it passes SIGTERM and SIGINT on to node, which closes the API and stops every service process (a
+# second signal kills them at once), and it reaps the zombies that servers' orphaned children become, which node as
+# PID 1 would not. `-s` keeps that working when it is not PID 1, e.g. under `docker run --init`.
+ENTRYPOINT ["/usr/bin/tini", "-s", "--"]
 CMD ["node", "dist/cli.js", "run", "api", "--host", "0.0.0.0"]

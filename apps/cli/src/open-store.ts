@@ -9,6 +9,7 @@ import {
   type ServiceState,
 } from "@mcpstore/core";
 import type { Output } from "./output.js";
+import { signalExitCode, StopSignals } from "./stop-signals.js";
 
 /** Options every command shares. */
 export interface GlobalOptions {
@@ -24,18 +25,28 @@ export function commandLogger(fallback: LogLevel): Logger {
 
 /**
  * Opens the store of the config file for one command, runs `work`, and closes it (stopping every process it started).
- * A one-shot command gives up on a service after one failed attempt rather than backing off for minutes.
+ * A one-shot command gives up on a service after one failed attempt rather than backing off for minutes. SIGINT or
+ * SIGTERM, at any point, closes the store and exits with 128 + the signal's number; a second one exits at once.
  */
 export async function withStore<T>(options: GlobalOptions, work: (store: MCPStore) => Promise<T>): Promise<T> {
-  const store = await MCPStore.setupStore({
-    ...(options.config !== undefined ? { mcpConfigFile: options.config } : {}),
-    logger: commandLogger("error"),
-    monitoring: { maxReconnectAttempts: 1 },
+  const logger = commandLogger("error");
+  const stop = new StopSignals({ logger });
+  let store: MCPStore | undefined;
+  // The work cannot be cut short: the store is closed under it (stopping its processes), then the command exits.
+  void stop.requested.then(async (signal) => {
+    await store?.close();
+    process.exit(signalExitCode(signal));
   });
   try {
+    store = await MCPStore.setupStore({
+      ...(options.config !== undefined ? { mcpConfigFile: options.config } : {}),
+      logger,
+      monitoring: { maxReconnectAttempts: 1 },
+    });
     return await work(store);
   } finally {
-    await store.close();
+    await store?.close();
+    stop.close();
   }
 }
 
@@ -43,15 +54,15 @@ export async function withStore<T>(options: GlobalOptions, work: (store: MCPStor
 const SETTLED: ServiceState[] = ["healthy", "degraded", "unreachable", "disconnected"];
 
 /**
- * Waits (with a spinner) until every service of the scopes has connected or given up, at most `timeoutMs`; returns
- * the services as they are then.
+ * Waits (with a spinner) until every service of the scopes has connected or given up, at most `timeoutMs`, or until
+ * `signal` aborts; returns the services as they are then.
  */
-export async function waitForServices(scopes: ServiceContext | ServiceContext[], output: Output, timeoutMs: number): Promise<ServiceInfo[]> {
+export async function waitForServices(scopes: ServiceContext | ServiceContext[], output: Output, timeoutMs: number, signal?: AbortSignal): Promise<ServiceInfo[]> {
   const contexts = Array.isArray(scopes) ? scopes : [scopes];
   const list = async () => (await Promise.all(contexts.map((context) => context.listServices()))).flat();
   const services = await list();
   const pending = services.filter((service) => !SETTLED.includes(service.state));
-  if (pending.length > 0 && timeoutMs > 0) {
+  if (pending.length > 0 && timeoutMs > 0 && !signal?.aborted) {
     let settled = services.length - pending.length;
     const label = () => `Waiting for ${services.length} service${services.length === 1 ? "" : "s"} (${settled} ready)`;
     const progress = output.progress(label());
@@ -59,7 +70,7 @@ export async function waitForServices(scopes: ServiceContext | ServiceContext[],
       await Promise.all(
         pending.map((service) =>
           (service.agentId === undefined ? contexts.find((context) => context.agentId === undefined) : contexts.find((context) => context.agentId === service.agentId))!
-            .waitService(service.name, { state: SETTLED, timeoutMs })
+            .waitService(service.name, { state: SETTLED, timeoutMs, ...(signal ? { signal } : {}) })
             .catch(() => undefined)
             .finally(() => {
               settled++;

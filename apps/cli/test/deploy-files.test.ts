@@ -22,6 +22,13 @@ describe("Dockerfile", () => {
     expect(finalStage).toMatch(/MCPSTORE_CONFIG=\/app\/config\/mcp\.json/);
   });
 
+  it("runs node under tini, which passes signals on and reaps zombies", () => {
+    expect(finalStage).toMatch(/apt-get install -y --no-install-recommends [^\n]*\btini\b/);
+    // The exec form (JSON), so that tini's child is node itself and not a shell that would keep the signals.
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(finalStage)?.[1];
+    expect(JSON.parse(entrypoint ?? "[]")).toEqual(["/usr/bin/tini", "-s", "--"]);
+  });
+
   it("checks /health", () => {
     expect(finalStage).toMatch(/HEALTHCHECK .*\n\s+CMD curl -f http:\/\/localhost:18200\/health/);
     expect(finalStage).toMatch(/apt-get install -y --no-install-recommends curl/);
@@ -50,6 +57,11 @@ describe("docker-compose.yml", () => {
     expect(compose).toContain("restart: unless-stopped");
     expect(compose).toContain("MCPSTORE_CONFIG=/app/config/mcp.json");
     expect(compose).toContain("LOG_LEVEL=info");
+  });
+
+  it("runs the API with an init, and gives it time to stop its services", () => {
+    expect(compose).toMatch(/^ {4}init: true$/m);
+    expect(compose).toMatch(/^ {4}stop_grace_period: \d+s$/m);
   });
 
   it("requires an admin token and publishes the API on the host's loopback only", () => {

@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { stdioFixtureConfig } from "@mcpstore/testing";
+import { startHttpFixture, stdioFixtureConfig } from "@mcpstore/testing";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { runCli, startApi, type RunningApi } from "./run-cli.js";
 
@@ -116,6 +116,32 @@ describe("mcpstore run api", () => {
     expect(badTokens.code).toBe(3);
     const badFile = await runCli(["--config", config, "run", "api", "--port", "0", "--tokens-file", join(directory, "none.json")], { cwd: directory });
     expect(badFile.code).toBe(8);
+  });
+
+  it("limits agent tokens: no local destinations unless --allow-egress opens one, and --max-agent-services", async () => {
+    const remote = await startHttpFixture({ transports: "streamable-http" });
+    try {
+      const env = { MCPSTORE_ADMIN_TOKEN: TOKEN, MCPSTORE_AGENT_TOKENS: "carol=carol-token-0123456789" };
+      const add = (api: RunningApi, name: string) =>
+        fetch(`${api.url}/for_agent/carol/add_service`, {
+          method: "POST",
+          headers: { authorization: "Bearer carol-token-0123456789", "content-type": "application/json" },
+          body: JSON.stringify({ name, url: remote.url }),
+        });
+      const closed = await start(["--config", config]);
+      expect((await add(closed, "local")).status).toBe(401);
+      await closed.stop();
+      const strict = await start(["--config", config], env);
+      const refused = await add(strict, "local");
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { details: { rule: string } } }).error.details.rule).toBe("egress:loopback");
+      await strict.stop();
+      const open = await start(["--config", config, "--allow-egress", `127.0.0.1:${remote.port}`, "--max-agent-services", "1"], env);
+      expect((await add(open, "first")).status).toBe(200);
+      expect((await add(open, "second")).status).toBe(429);
+    } finally {
+      await remote.close();
+    }
   });
 });
 

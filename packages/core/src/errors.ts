@@ -226,6 +226,23 @@ export class ForbiddenError extends MCPStoreError {
   }
 }
 
+/**
+ * An agent is at one of its limits: `details.quota` is `servicesPerAgent` (it has as many services as it may have)
+ * or `concurrentCallsPerAgent` (its calls in flight stayed at the limit for the whole time the next call could wait;
+ * `details.retryAfterSeconds` says when to try again). Limits apply to requests made for an agent (an agent token).
+ */
+export class QuotaExceededError extends MCPStoreError {
+  /** The code every `QuotaExceededError` carries. */
+  static readonly code = "QUOTA_EXCEEDED";
+  constructor(options: MCPStoreErrorOptions & { details: { quota: string; limit: number; retryAfterSeconds?: number } }) {
+    super(QuotaExceededError.code, options, "QuotaExceededError");
+  }
+  /** True for a `QuotaExceededError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is QuotaExceededError {
+    return hasMarker(error, "mcpstore.error.QuotaExceededError");
+  }
+}
+
 /** What a {@link CacheError} is about: never a cached value. */
 export type CacheErrorDetails = {
   /** The driver's `name` (`"memory"`, `"redis"`). */

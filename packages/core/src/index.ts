@@ -65,18 +65,23 @@ export {
 } from "./plugins/plugin.js";
 export { PluginError, PluginVetoError, type PluginErrorOptions } from "./errors.js";
 export { resolveLocalRefs, strictifySchema, type JsonSchema } from "./tools/json-schema.js";
-export { selectTools, type ToolSelectionOptions } from "./tools/select-tools.js";
+export { callSelectedTool, selectTools, type SelectedTool, type ToolSelectionOptions } from "./tools/select-tools.js";
 export { splitToolResult, type ToolResultParts } from "./tools/split-tool-result.js";
 export {
+  createOpenAIToolkit,
   executeOpenAIToolCall,
   toOpenAITools,
+  type ExecuteOpenAIToolCallOptions,
   type OpenAIFunctionTool,
   type OpenAIToolCall,
+  type OpenAIToolkit,
   type OpenAIToolMessage,
   type ToOpenAIToolsOptions,
 } from "./tools/openai-tools.js";
-export { ConfigFileError, ForbiddenError } from "./errors.js";
+export { ConfigFileError, ForbiddenError, QuotaExceededError } from "./errors.js";
 export type { ChangePrincipal } from "./registry/credential-binding.js";
+export type { AgentPolicyOptions } from "./registry/agent-policy.js";
+export type { EgressLookup } from "./connection/egress-rules.js";
 export { CacheError, type CacheErrorDetails } from "./errors.js";
 export type { ConfigProblem } from "./config/config-format.js";
 export { configFilePath, inspectConfigFile, type ConfigFileInspection } from "./config/inspect-config-file.js";

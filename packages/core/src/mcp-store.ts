@@ -17,6 +17,7 @@ import { ServiceRegistry } from "./registry/service-registry.js";
 import { StoreEventBus, type EventReplay, type StoreEventHandler, type StoreEventName, type StoreEventRecord } from "./events/store-events.js";
 import type { DesiredStateDriver } from "./registry/desired-state.js";
 import { MemoryDesiredState } from "./registry/memory-desired-state.js";
+import { AgentPolicy, type AgentPolicyOptions } from "./registry/agent-policy.js";
 
 /** Options of {@link MCPStore.setupStore}. */
 export interface SetupStoreOptions {
@@ -40,6 +41,12 @@ export interface SetupStoreOptions {
    * {@link DesiredStateDriver}). Default: a {@link MemoryDesiredState}; `@mcpstore/redis` shares one between instances.
    */
   desiredState?: DesiredStateDriver;
+  /**
+   * What agents may do (requests made with `principal: "agent"`, as the REST server makes them for agent tokens):
+   * where their remote services may point, how many services they may have, how many calls they may have in flight.
+   * See {@link AgentPolicyOptions}; the admin, library calls and the config file are not limited.
+   */
+  agentPolicy?: AgentPolicyOptions;
   /** Events kept for {@link MCPStore.events} and {@link MCPStore.subscribe} replays. Default 1,000. */
   eventBufferSize?: number;
   /** Where the store logs. Default: JSON lines on stderr at `LOG_LEVEL` (default `warn`). */
@@ -100,7 +107,15 @@ export class MCPStore {
     const events = new StoreEventBus(logger, options.eventBufferSize);
     const desiredState = options.desiredState ?? new MemoryDesiredState();
     const catalogue = new Catalogue(options.cache ?? new MemoryCacheDriver(), { logger });
+    // The config file's top-level `allowEgress` adds to the option's list: both are the admin's.
+    const fileAllow = parsed?.document.allowEgress;
+    if (fileAllow !== undefined && (!Array.isArray(fileAllow) || fileAllow.some((entry) => typeof entry !== "string"))) {
+      throw new ValidationError({ message: `${configPath}: allowEgress must be a list of host[:port] patterns`, details: { issues: [{ path: "allowEgress", message: "must be a list of strings" }] } });
+    }
+    const allowEgress = [...(options.agentPolicy?.allowEgress ?? []), ...((fileAllow as string[] | undefined) ?? [])];
+    const agentPolicy = new AgentPolicy({ ...options.agentPolicy, ...(allowEgress.length > 0 ? { allowEgress } : {}) });
     const registry = new ServiceRegistry({
+      agentPolicy,
       catalogue,
       events,
       logger,

@@ -129,6 +129,11 @@ export interface CallToolOptions {
   onProgress?: (progress: Progress) => void;
   /** Throw a `ToolExecutionError` when the tool answers with `isError: true`, instead of returning the result. */
   throwOnError?: boolean;
+  /**
+   * Who calls: `agent` (the REST server's agent tokens) counts against the agent's `maxConcurrentCallsPerAgent`
+   * (see `AgentPolicyOptions`); the default, `admin`, is not limited.
+   */
+  principal?: "admin" | "agent";
 }
 
 /** The result of a tool call, as the server sent it. */

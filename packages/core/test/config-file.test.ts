@@ -162,6 +162,17 @@ describe("persistence through the API", () => {
     expect((await stat(file)).mode & 0o777).toBe(0o600);
   });
 
+  it("is mode 0600 from the first write, even without headers or env, and a looser file becomes 0600 when written", async () => {
+    const store = await open();
+    await store.forStore().addService({ name: "plain", ...unreachable });
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    await chmod(file, 0o644);
+    await store.forStore().patchService("plain", { tags: ["x"] });
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    // No temp file is left beside it.
+    expect((await readdir(directory)).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+  });
+
   it("writes all 50 of 50 concurrent addService calls", async () => {
     const context = (await open()).forStore();
     await Promise.all(Array.from({ length: 50 }, (_, index) => context.addService({ name: `s${index}`, ...unreachable })));

@@ -2,6 +2,14 @@ import { Ajv } from "ajv";
 import { findStrictSchemaProblems } from "@mcpstore/testing";
 import { describe, expect, it } from "vitest";
 import { resolveLocalRefs, strictifySchema, type JsonSchema } from "../src/index.js";
+import { captureLogger } from "./helpers.js";
+
+/** `d0 ... d{depth}` where each definition refers twice to the one before: 2^(depth+1) nodes once inlined. */
+const doubling = (depth: number): JsonSchema => {
+  const $defs: Record<string, unknown> = { d0: { type: "string" } };
+  for (let level = 1; level <= depth; level++) $defs[`d${level}`] = { anyOf: [{ $ref: `#/$defs/d${level - 1}` }, { $ref: `#/$defs/d${level - 1}` }] };
+  return { type: "object", properties: { value: { $ref: `#/$defs/d${depth}` } }, $defs };
+};
 
 const deepFreeze = <T>(value: T): T => {
   if (value && typeof value === "object") {
@@ -96,6 +104,31 @@ describe("resolveLocalRefs", () => {
     const frozen = deepFreeze({ type: "object", properties: { a: { $ref: "#/$defs/A" } }, $defs: { A: { type: "string" } } });
     expect(resolveLocalRefs(frozen)).toBe(resolveLocalRefs(frozen));
   });
+
+  it("passes a schema whose expansion would pass its node budget on unexpanded, with one warning", () => {
+    const logger = captureLogger();
+    const small = doubling(8);
+    expect(JSON.stringify(resolveLocalRefs(small, { logger }))).not.toContain("$ref");
+    expect(resolveLocalRefs(small, { logger, maxNodes: 100 })).toBe(small);
+    const huge = deepFreeze(doubling(40));
+    const started = performance.now();
+    expect(resolveLocalRefs(huge, { logger })).toBe(huge);
+    expect(resolveLocalRefs(huge, { logger })).toBe(huge);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(logger.entries.map((entry) => entry.message)).toEqual([
+      "a tool schema's $refs expand to more than 100 nodes (or 1000 levels); it is passed on unexpanded",
+      "a tool schema's $refs expand to more than 10000 nodes (or 1000 levels); it is passed on unexpanded",
+    ]);
+  });
+
+  it("gives up on a chain of references too deep to inline, instead of overflowing the stack", () => {
+    const $defs: Record<string, unknown> = { c0: { type: "string" } };
+    for (let level = 1; level <= 9000; level++) $defs[`c${level}`] = { $ref: `#/$defs/c${level - 1}` };
+    const chain = { type: "object", properties: { value: { $ref: "#/$defs/c9000" } }, $defs };
+    const logger = captureLogger();
+    expect(resolveLocalRefs(chain, { logger })).toBe(chain);
+    expect(logger.entries).toHaveLength(1);
+  });
 });
 
 describe("strictifySchema", () => {
@@ -129,6 +162,13 @@ describe("strictifySchema", () => {
     expect(strictifySchema({ type: "object", properties: { meta: { type: "object" } } }).properties).toEqual({ meta: { type: "object" } });
     const strict = strictifySchema({ type: "object", properties: { a: { $ref: "#/$defs/A" } }, $defs: { A: { type: "array" } } });
     expect(strict).toEqual({ type: "object", additionalProperties: false, properties: { a: { type: "array", items: {} } } });
+  });
+
+  it("leaves the references of a schema past the node budget, and still fixes the rest", () => {
+    const logger = captureLogger();
+    const strict = strictifySchema(doubling(40), { logger });
+    expect(strict).toMatchObject({ type: "object", additionalProperties: false, $defs: { d0: { type: "string" } } });
+    expect(logger.entries).toHaveLength(1);
   });
 
   it("produces schemas that still compile and accept the same valid arguments", () => {

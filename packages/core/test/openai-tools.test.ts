@@ -2,6 +2,7 @@ import { FIXTURE_PNG_BASE64, findStrictSchemaProblems, startHttpFixture, stdioFi
 import { afterEach, describe, expect, it } from "vitest";
 import {
   AbortedError,
+  createOpenAIToolkit,
   executeOpenAIToolCall,
   resolveLocalRefs,
   selectTools,
@@ -9,6 +10,7 @@ import {
   splitToolResult,
   toOpenAITools,
   ToolExecutionError,
+  ToolNotFoundError,
   type MCPStore,
   type StoreEvents,
 } from "../src/index.js";
@@ -125,6 +127,75 @@ describe("executeOpenAIToolCall", () => {
     setTimeout(() => controller.abort(), 50);
     await expect(pending).rejects.toBeInstanceOf(AbortedError);
     await expect(executeOpenAIToolCall(context, { function: { name: "svc_fail", arguments: "{}" } }, { throwOnError: true })).rejects.toBeInstanceOf(ToolExecutionError);
+  });
+});
+
+/** Resolves at the next `tools:refreshed` event of `serviceName`. */
+function nextRefresh(store: MCPStore, serviceName: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const off = store.on("tools:refreshed", (event) => {
+      if (event.serviceName !== serviceName) return;
+      off();
+      resolve(event);
+    });
+  });
+}
+
+describe("tools outside the offered set", () => {
+  it("are refused as Error: content (excluded, bare or unknown) and never reach the server", async () => {
+    const store = await storeWith("svc");
+    const context = store.forStore();
+    const started: string[] = [];
+    store.on("tool:call-start", (event) => started.push(event.toolName));
+    const tools = await toOpenAITools(context, { exclude: ["add_tool", "svc_fail"] });
+    const run = (name: string, args: string) => executeOpenAIToolCall(context, { id: "x", function: { name, arguments: args } }, { tools });
+    expect(await run("svc_add_tool", '{"name":"pwned"}')).toEqual({ role: "tool", tool_call_id: "x", content: 'Error: No tool "svc_add_tool" among the tools offered' });
+    expect((await run("add_tool", '{"name":"pwned"}')).content).toBe('Error: No tool "add_tool" among the tools offered');
+    expect((await run("svc_nope", "{}")).content).toBe('Error: No tool "svc_nope" among the tools offered');
+    await expect(executeOpenAIToolCall(context, { function: { name: "svc_fail" } }, { tools, throwOnError: true })).rejects.toBeInstanceOf(ToolNotFoundError);
+    expect((await run("svc_echo", '{"text":"offered"}')).content).toBe("offered");
+    expect(started).toEqual(["svc_echo"]);
+    // The server's own list proves add_tool never ran: after a real add_tool call it lists "legit" and no "pwned".
+    const refreshed = nextRefresh(store, "svc");
+    await context.callTool("svc_add_tool", { name: "legit" });
+    await refreshed;
+    const names = (await context.listTools()).map((tool) => tool.name);
+    expect(names).toContain("svc_legit");
+    expect(names).not.toContain("svc_pwned");
+  });
+
+  it("createOpenAIToolkit: the tools and an executor bound to them", async () => {
+    const store = await storeWith("svc");
+    const context = store.forStore();
+    const started: string[] = [];
+    store.on("tool:call-start", (event) => started.push(event.toolName));
+    const toolkit = await createOpenAIToolkit(context, { include: ["echo", "add"], strictSchemas: true });
+    expect(toolkit.tools).toEqual(await toOpenAITools(context, { include: ["echo", "add"], strictSchemas: true }));
+    expect(await toolkit.execute({ id: "a", function: { name: "svc_add", arguments: '{"a":1,"b":2}' } })).toEqual({ role: "tool", tool_call_id: "a", content: "3" });
+    expect((await toolkit.execute({ id: "b", function: { name: "svc_env", arguments: '{"name":"HOME"}' } })).content).toBe('Error: No tool "svc_env" among the tools offered');
+    expect((await toolkit.execute({ id: "c", function: { name: "echo", arguments: '{"text":"bare"}' } })).content).toBe('Error: No tool "echo" among the tools offered');
+    await expect(toolkit.execute({ function: { name: "svc_fail" } }, { throwOnError: true })).rejects.toBeInstanceOf(ToolNotFoundError);
+    expect(started).toEqual(["svc_add"]);
+  });
+
+  it("an offered name that the store now routes to another tool (its bare name) is refused", async () => {
+    const store = await storeWith("svc", "other");
+    const context = store.forStore();
+    const refreshed = nextRefresh(store, "other");
+    // "other" gets a tool whose own name is "svc_echo": once svc is gone, the bare name "svc_echo" leads to it.
+    await context.callTool("other_add_tool", { name: "svc_echo" });
+    await refreshed;
+    const toolkit = await createOpenAIToolkit(context, { services: ["svc"] });
+    const tools = await toOpenAITools(context, { services: ["svc"] });
+    await context.removeService("svc");
+    const started: string[] = [];
+    store.on("tool:call-start", (event) => started.push(event.toolName));
+    const call = { id: "e", function: { name: "svc_echo", arguments: '{"text":"hi"}' } };
+    expect((await toolkit.execute(call)).content).toBe('Error: Tool "svc_echo" is no longer in the store scope');
+    expect((await executeOpenAIToolCall(context, call, { tools })).content).toBe('Error: Tool "svc_echo" is no longer in the store scope');
+    expect(started).toEqual([]);
+    // Without a list, any tool of the scope may be called, as before.
+    expect((await executeOpenAIToolCall(context, call)).content).toBe("svc_echo: hi");
   });
 });
 

@@ -2,10 +2,13 @@ import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIXTURE_PNG_BASE64, startHttpFixture, stdioFixtureConfig } from "@mcpstore/testing";
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { describe, expect, it } from "vitest";
+import { createTransport } from "../src/connection/transports.js";
+import type { TransportKind } from "../src/types.js";
 import { captureLogger, cleanups, storeWith, text } from "./helpers.js";
 
-
+const basic = (credentials: string) => `Basic ${Buffer.from(credentials).toString("base64")}`;
 
 describe("stdio", () => {
   it("passes env and working_dir to the process, and not the store's own environment", async () => {
@@ -77,6 +80,49 @@ describe("Streamable HTTP and SSE", () => {
     const info = await context.getService("denied");
     expect(info.lastError).toMatch(/401|unauthorized/i);
     expect(JSON.stringify(info)).not.toContain("wrong-secret-value");
+  });
+});
+
+describe("credentials in the URL", () => {
+  /** What the transport handed to fetch for its first request (which the recording fetch fails with a 500). */
+  async function firstRequest(url: string, kind: TransportKind, headers?: Record<string, string>) {
+    const seen: Array<{ url: string; authorization: string | null }> = [];
+    const recording: FetchLike = async (input, init) => {
+      seen.push({ url: String(input), authorization: new Headers(init?.headers).get("authorization") });
+      return new Response("no", { status: 500 });
+    };
+    const transport = createTransport({ name: "r", url, ...(headers ? { headers } : {}) }, kind, { fetch: recording });
+    await transport.start().catch(() => undefined);
+    await transport.send({ jsonrpc: "2.0", id: 1, method: "ping" }).catch(() => undefined);
+    await transport.close();
+    return seen[0];
+  }
+
+  it("go as an Authorization: Basic header (percent-escapes decoded), never inside the URL given to fetch", async () => {
+    for (const kind of ["streamable-http", "sse"] as const) {
+      expect(await firstRequest("http://us%40er:p%3Ass%20w@127.0.0.1:1/mcp?x=1", kind)).toEqual({ url: "http://127.0.0.1:1/mcp?x=1", authorization: basic("us@er:p:ss w") });
+      expect(await firstRequest("http://token-only@127.0.0.1:1/mcp", kind)).toEqual({ url: "http://127.0.0.1:1/mcp", authorization: basic("token-only:") });
+    }
+  });
+
+  it("yield to an explicit Authorization header, whatever its case", async () => {
+    expect(await firstRequest("http://u:p@127.0.0.1:1/mcp", "streamable-http", { authorization: "Bearer explicit" })).toEqual({
+      url: "http://127.0.0.1:1/mcp",
+      authorization: "Bearer explicit",
+    });
+  });
+
+  it("reach a real server over Streamable HTTP and SSE", async () => {
+    const http = await startHttpFixture({ requireHeaders: { authorization: basic("svc:pa ss") } });
+    cleanups.push(() => http.close());
+    const context = (await storeWith()).forStore();
+    await context.addService({ name: "basic", url: http.url.replace("//", "//svc:pa%20ss@"), transport: "streamable-http" });
+    await context.addService({ name: "legacy", url: http.sseUrl.replace("//", "//svc:pa%20ss@"), transport: "sse" });
+    await Promise.all([context.waitService("basic"), context.waitService("legacy")]);
+    expect(text(await context.callTool("basic_echo", { text: "in" }))).toBe("in");
+    expect(text(await context.callTool("legacy_echo", { text: "in" }))).toBe("in");
+    expect(http.receivedUrls.every((url) => url.startsWith("/"))).toBe(true);
+    expect((await context.getService("basic")).config.url).toBe(http.url.replace("//", "//svc:***@"));
   });
 });
 

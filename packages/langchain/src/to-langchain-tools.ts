@@ -1,6 +1,7 @@
 import { DynamicStructuredTool, type StructuredTool } from "@langchain/core/tools";
 import {
   AbortedError,
+  callSelectedTool,
   resolveLocalRefs,
   selectTools,
   splitToolResult,
@@ -66,8 +67,10 @@ function toContent(text: string, images: ToolResultParts["images"]): string | Ar
  * The scope's tools as LangChain `StructuredTool`s, from the cached catalogue (no network). Each tool keeps its
  * server's JSON Schema (local `$ref`s inlined, nothing fetched) and calls through the store, so validation, timeouts,
  * plugins and monitoring apply; the run's `signal` cancels the call, which then rejects with the signal's reason. An
- * error result or a failed call throws a {@link ToolException}. Services that cannot take calls are left out with a
- * warning; call this again after the catalogue changes (`store.on("tools:refreshed", ...)`) for new or removed tools.
+ * error result or a failed call throws a {@link ToolException}. A tool only ever calls the tool it was built for: if
+ * the store would route its name elsewhere (its service gone, another service's tool named like it), it throws a
+ * `ToolException` without calling. Services that cannot take calls are left out with a warning; call this again after
+ * the catalogue changes (`store.on("tools:refreshed", ...)`) for new or removed tools.
  */
 export async function toLangChainTools(context: ServiceContext, options: ToLangChainToolsOptions = {}): Promise<StructuredTool[]> {
   const tools = await selectTools(context, options);
@@ -89,7 +92,7 @@ export async function toLangChainTools(context: ServiceContext, options: ToLangC
         const callOptions = { throwOnError: true, ...(signal ? { signal } : {}), ...(timeoutMs ? { timeoutMs } : {}) };
         let result: ToolCallResult;
         try {
-          result = await context.callTool(info.name, args, callOptions);
+          result = await callSelectedTool(context, info, args, callOptions);
         } catch (error) {
           // A cancelled run rejects with its signal's reason, as LangChain's own runnables do.
           if (AbortedError.isInstance(error) && signal?.aborted) throw signal.reason instanceof Error ? signal.reason : error;

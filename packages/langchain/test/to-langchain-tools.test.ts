@@ -1,7 +1,7 @@
 import { ToolMessage } from "@langchain/core/messages";
 import type { StructuredTool } from "@langchain/core/tools";
 import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
-import { resolveLocalRefs, ToolExecutionError, type StoreEvents } from "@mcpstore/core";
+import { resolveLocalRefs, ToolExecutionError, ToolNotFoundError, type StoreEvents } from "@mcpstore/core";
 import {
   FIXTURE_PNG_BASE64,
   findStrictSchemaProblems,
@@ -175,6 +175,25 @@ describe("toLangChainTools: which tools", () => {
     await byName(after, "svc_remove_tool").invoke({ name: "fresh" });
     await removed;
     expect((await toLangChainTools(context)).map((tool) => tool.name)).not.toContain("svc_fresh");
+  });
+});
+
+describe("tools outside the selection", () => {
+  it("refuses a built tool whose name the store now routes to another service's tool, without calling it", async () => {
+    const { store, context } = await fixtureStore("svc", "other");
+    const refreshed = nextRefresh(store, "other");
+    // "other" gets a tool whose own name is "svc_echo": once svc is gone, the bare name "svc_echo" leads to it.
+    await context.callTool("other_add_tool", { name: "svc_echo" });
+    await refreshed;
+    const tools = await toLangChainTools(context, { services: ["svc"] });
+    await context.removeService("svc");
+    const started: string[] = [];
+    store.on("tool:call-start", (event) => started.push(event.toolName));
+    const error = await byName(tools, "svc_echo").invoke({ text: "hi" }).catch((caught: unknown) => caught);
+    expect(ToolException.isInstance(error)).toBe(true);
+    expect((error as Error).message).toBe('Tool "svc_echo" is no longer in the store scope');
+    expect(ToolNotFoundError.isInstance((error as Error).cause)).toBe(true);
+    expect(started).toEqual([]);
   });
 });
 

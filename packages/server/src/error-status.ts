@@ -21,6 +21,10 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   PROMPT_NOT_FOUND: 404,
   RESOURCE_NOT_FOUND: 404,
   SERVICE_EXISTS: 409,
+  // An agent's limit: services (retrying will not help until one is removed) or calls in flight (Retry-After says when).
+  QUOTA_EXCEEDED: 429,
+  // Too many bad tokens from one address (auth-throttle.ts answers it itself, before any route).
+  TOO_MANY_REQUESTS: 429,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   // The caller went away (nginx's convention); nobody reads this one.

@@ -12,18 +12,13 @@ export interface ScopeRouteRequest<Query, Body> {
   body: Body;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
-  /** Who asks: an admin token, or an agent's. Core refuses an agent's change that moves credentials it did not set. */
+  /**
+   * Who asks: an admin token, or an agent's. What an agent may do is decided in core by the change's effect: no
+   * command on the host, no `${VAR}` of the host's environment, no credentials moved, no refused destination, quotas.
+   */
   principal: "admin" | "agent";
-  /**
-   * Throws unless the caller may run commands on the host (an admin token, and stdio services allowed): called before
-   * any change that would start or change a local process.
-   */
+  /** Throws `STDIO_DISABLED` when this server takes no local (stdio) services from anyone (`allowStdioServices: false`). */
   assertMayRunCommands(): void;
-  /**
-   * Throws unless the caller may use `${VAR}` placeholders (an admin token): they expand from the server's own
-   * environment, so an agent could send a secret of the host (an admin token, say) to a URL of its choosing.
-   */
-  assertMayUsePlaceholders(): void;
 }
 
 /** One route of the API that exists in both the store and agent scopes (or the store scope only). */
@@ -45,14 +40,6 @@ export interface ScopeRoute {
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
-
-/** Whether any string in a value holds a `${VAR}` placeholder. */
-function hasPlaceholder(value: unknown): boolean {
-  if (typeof value === "string") return value.includes("${");
-  if (Array.isArray(value)) return value.some(hasPlaceholder);
-  if (isObject(value)) return Object.values(value).some(hasPlaceholder);
-  return false;
-}
 
 /** Whether an `add_service` body holds a local (stdio) service. */
 function addsCommand(input: unknown): boolean {
@@ -90,9 +77,8 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
     body: schemas.AddServiceBody,
     bodyRequired: true,
     response: schemas.ServicesResponse,
-    handle: async ({ context, body, principal, assertMayRunCommands, assertMayUsePlaceholders }) => {
+    handle: async ({ context, body, principal, assertMayRunCommands }) => {
       if (addsCommand(body)) assertMayRunCommands();
-      if (hasPlaceholder(body)) assertMayUsePlaceholders();
       return { services: await context.addService(body as ServiceInput, { principal }) };
     },
   }),
@@ -104,9 +90,8 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
     body: schemas.AddServiceBody,
     bodyRequired: true,
     response: schemas.BatchAddResponse,
-    handle: async ({ context, body, principal, assertMayRunCommands, assertMayUsePlaceholders }) => {
+    handle: async ({ context, body, principal, assertMayRunCommands }) => {
       if (addsCommand(body)) assertMayRunCommands();
-      if (hasPlaceholder(body)) assertMayUsePlaceholders();
       return context.batchAddServices(body as ServiceInput, { principal });
     },
   }),
@@ -126,7 +111,7 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
     body: schemas.ServiceEntrySchema,
     bodyRequired: true,
     response: schemas.ServiceResponse,
-    handle: async ({ context, params, body, principal, assertMayRunCommands, assertMayUsePlaceholders }) => {
+    handle: async ({ context, params, body, principal, assertMayRunCommands }) => {
       const name = params.name!;
       if (body.name !== undefined && body.name !== name) {
         throw new ValidationError({
@@ -137,7 +122,6 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
       // Checked in the service's turn, against the config the change applies to.
       const check = () => {
         if (body.command !== undefined) assertMayRunCommands();
-        if (hasPlaceholder(body)) assertMayUsePlaceholders();
       };
       return { service: await context.updateService(name, body as Parameters<ServiceContext["updateService"]>[1], { check, principal }) };
     },
@@ -150,15 +134,13 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
     body: schemas.PatchServiceBody,
     bodyRequired: true,
     response: schemas.ServiceResponse,
-    handle: async ({ context, params, body, principal, assertMayRunCommands, assertMayUsePlaceholders }) => {
+    handle: async ({ context, params, body, principal, assertMayRunCommands }) => {
       // Checked in the service's turn, against the config the patch applies to (not a read made before it).
       const check = ({ current }: { current: { command?: string } }) => {
         // Changing anything of a local service changes what runs on the host (its env, its arguments).
         if ((body.command !== undefined && body.command !== null) || (body.command === undefined && current.command !== undefined)) {
           assertMayRunCommands();
         }
-        // A patch keeps the fields it does not name: placeholders an admin wrote could be sent to a new URL.
-        if (hasPlaceholder(body) || hasPlaceholder(current)) assertMayUsePlaceholders();
       };
       return { service: await context.patchService(params.name!, body, { check, principal }) };
     },
@@ -229,8 +211,8 @@ export const SCOPE_ROUTES: readonly ScopeRoute[] = [
     body: schemas.CallToolBody,
     bodyRequired: true,
     response: schemas.ToolCallResponse,
-    handle: ({ context, body, signal }) =>
-      context.callTool(body.tool, body.args ?? {}, { signal, ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}) }),
+    handle: ({ context, body, signal, principal }) =>
+      context.callTool(body.tool, body.args ?? {}, { signal, principal, ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}) }),
   }),
   define({
     method: "GET",

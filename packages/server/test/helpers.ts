@@ -1,5 +1,5 @@
 import { request as httpRequest } from "node:http";
-import { MCPStore, type Logger, type Plugin } from "@mcpstore/core";
+import { MCPStore, type AgentPolicyOptions, type Logger, type Plugin } from "@mcpstore/core";
 import { stdioFixtureConfig } from "@mcpstore/testing";
 import { createApp, serve, type CreateAppOptions, type McpStoreApp, type RunningServer } from "../src/index.js";
 
@@ -82,6 +82,11 @@ export interface StartTestApiOptions extends Partial<CreateAppOptions> {
   /** Services to add and wait for: `store` (demo) and agent `alice` (notes) by default. */
   services?: boolean;
   plugins?: Plugin[];
+  /**
+   * The store's agent limits. Default: the defaults, with agents allowed to reach 127.0.0.1 (where every fixture of
+   * these tests listens; the egress tests pass their own).
+   */
+  agentPolicy?: AgentPolicyOptions;
 }
 
 /**
@@ -89,8 +94,8 @@ export interface StartTestApiOptions extends Partial<CreateAppOptions> {
  * API over it on a free port of 127.0.0.1.
  */
 export async function startTestApi(options: StartTestApiOptions = {}): Promise<TestApi> {
-  const { services = true, plugins = [], ...appOptions } = options;
-  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: silentLogger, plugins });
+  const { services = true, plugins = [], agentPolicy = { allowEgress: ["127.0.0.1:*"] }, ...appOptions } = options;
+  const store = await MCPStore.setupStore({ mcpConfigFile: false, logger: silentLogger, plugins, agentPolicy });
   try {
     if (services) {
       await store.forStore().addService(stdioFixtureConfig("demo"));

@@ -24,6 +24,8 @@ export interface HttpFixture {
   port: number;
   /** Headers of every request received, for assertions. */
   receivedHeaders: Record<string, string | string[] | undefined>[];
+  /** Request target (path and query, as sent on the request line) of every request received, for assertions. */
+  receivedUrls: string[];
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -34,9 +36,11 @@ export async function startHttpFixture(options: HttpFixtureOptions = {}): Promis
   const streamable = new Map<string, StreamableHTTPServerTransport>();
   const sse = new Map<string, SSEServerTransport>();
   const receivedHeaders: HttpFixture["receivedHeaders"] = [];
+  const receivedUrls: string[] = [];
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     receivedHeaders.push({ ...request.headers });
+    receivedUrls.push(request.url ?? "");
     for (const [key, value] of Object.entries(options.requireHeaders ?? {})) {
       if (request.headers[key.toLowerCase()] !== value) {
         response.writeHead(401).end("unauthorized");
@@ -112,6 +116,7 @@ export async function startHttpFixture(options: HttpFixtureOptions = {}): Promis
     sseUrl: `http://127.0.0.1:${port}/sse`,
     port,
     receivedHeaders,
+    receivedUrls,
     close,
     [Symbol.asyncDispose]: close,
   };

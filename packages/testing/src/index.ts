@@ -77,5 +77,17 @@ export function misbehavingFixtureConfig(name: string, options: MisbehavingFixtu
 }
 export { findStrictSchemaProblems } from "./strict-schema-problems.js";
 export { AWKWARD_SCHEMA_TOOLS, startAwkwardSchemaFixture, type AwkwardSchemaFixture } from "./awkward-schema-fixture.js";
+export {
+  CATASTROPHIC_PATTERN,
+  createHostileSchemaServer,
+  HOSTILE_SCHEMA_DEPTH,
+  HOSTILE_SCHEMA_TOOLS,
+  LOOKAHEAD_PATTERN,
+} from "./hostile-schema-fixture.js";
+
+/** A stdio service config that starts the hostile-schema server (see {@link HOSTILE_SCHEMA_TOOLS}) with this Node binary. */
+export function hostileSchemaFixtureConfig(name: string): { name: string; command: string; args: string[] } {
+  return { name, command: process.execPath, args: [fixtureCliPath, "--hostile-schemas"] };
+}
 export { MINIMAL_SHELL_SERVER_SCRIPT, minimalShellServerConfig } from "./minimal-shell-server.js";
 export { quietLogger, referenceServerConfig, referenceServerEntry, type ReferenceServer } from "./reference-servers.js";

@@ -1,4 +1,5 @@
 import {
+  callSelectedTool,
   resolveLocalRefs,
   selectTools,
   splitToolResult,
@@ -44,8 +45,10 @@ function toModelOutput(result: ToolCallResult): ToolResultOutput {
  * validation, timeouts, plugins and monitoring apply; `abortSignal` cancels the call. The model gets the text and
  * images of a result. A tool that declares an `outputSchema` carries it, and its output is the `structuredContent`
  * (sent to the model as JSON). An error result or a failed call throws, which the SDK reports as a `tool-error` and
- * shows the model. Services that cannot take calls are left out with a warning; call this again after the catalogue
- * changes (`store.on("tools:refreshed", ...)`) to pick up new or removed tools.
+ * shows the model. A tool only ever calls the tool it was built for: if the store would route its name elsewhere (its
+ * service gone, another service's tool named like it), it throws a `ToolNotFoundError` without calling. Services that
+ * cannot take calls are left out with a warning; call this again after the catalogue changes
+ * (`store.on("tools:refreshed", ...)`) to pick up new or removed tools.
  */
 export async function toAiSdkTools(context: ServiceContext, options: ToAiSdkToolsOptions = {}): Promise<ToolSet> {
   const tools: ToolSet = {};
@@ -63,7 +66,7 @@ function toAiSdkTool(context: ServiceContext, info: ToolInfo, options: ToAiSdkTo
     metadata: { mcpstore: { serviceName: info.serviceName, originalName: info.originalName } },
     inputSchema: jsonSchema((options.strictSchemas ? strictifySchema(schema) : resolveLocalRefs(schema)) as JSONSchema7),
     execute: async (input, { abortSignal }) => {
-      const result = await context.callTool(info.name, input as Record<string, unknown>, {
+      const result = await callSelectedTool(context, info, input as Record<string, unknown>, {
         throwOnError: true,
         ...(abortSignal ? { signal: abortSignal } : {}),
         ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),

@@ -1,4 +1,4 @@
-import { resolveLocalRefs, ToolExecutionError } from "@mcpstore/core";
+import { resolveLocalRefs, ToolExecutionError, ToolNotFoundError } from "@mcpstore/core";
 import {
   FIXTURE_PNG_BASE64,
   findStrictSchemaProblems,
@@ -140,6 +140,24 @@ describe("toAiSdkTools: which tools", () => {
     expect((await refreshed).added).toEqual(["svc_fresh"]);
     const after = await toAiSdkTools(context);
     expect(await run(after, "svc_fresh", { text: "new" })).toMatchObject({ content: [{ type: "text", text: "fresh: new" }] });
+  });
+});
+
+describe("tools outside the selection", () => {
+  it("refuses a built tool whose name the store now routes to another service's tool, without calling it", async () => {
+    const { store, context } = await fixtureStore("svc", "other");
+    const refreshed = nextRefresh(store, "other");
+    // "other" gets a tool whose own name is "svc_echo": once svc is gone, the bare name "svc_echo" leads to it.
+    await context.callTool("other_add_tool", { name: "svc_echo" });
+    await refreshed;
+    const tools = await toAiSdkTools(context, { services: ["svc"] });
+    await context.removeService("svc");
+    const started: string[] = [];
+    store.on("tool:call-start", (event) => started.push(event.toolName));
+    const error = await run(tools, "svc_echo", { text: "hi" }).catch((caught: unknown) => caught);
+    expect(ToolNotFoundError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toBe('Tool "svc_echo" is no longer in the store scope');
+    expect(started).toEqual([]);
   });
 });
 

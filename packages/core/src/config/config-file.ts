@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { constants, readFileSync, renameSync, unlinkSync, watch, type FSWatcher } from "node:fs";
-import { access, chmod, mkdir, open, readFile, stat, unlink } from "node:fs/promises";
+import { access, chmod, mkdir, open, readFile, unlink } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { applyEdits, modify } from "jsonc-parser";
 import lockfile from "proper-lockfile";
@@ -17,12 +17,13 @@ const WATCH_DEBOUNCE_MS = 50;
  */
 const REDO_TIMEOUT_MS = 5_000;
 
-const holdsSecrets = (parsed: ParsedConfig) => parsed.entries.some((entry) => entry.raw && (entry.raw.headers !== undefined || entry.raw.env !== undefined));
+/** The file's mode: it may hold secrets anywhere (headers, env, URLs, arguments), so only its owner reads it. */
+const FILE_MODE = 0o600;
 
 /**
  * The `mcp.json` file. Each change is applied to the file as it is on disk at that moment (so that changes of other
  * processes are kept), as a minimal edit (unknown keys, key order and formatting survive), under a lock shared with
- * other processes, serialised in this one, and written atomically: a temp file in the same directory, fsync, rename,
+ * other processes, serialised in this one, and written atomically: a temp file (mode 0600) in the same directory, fsync, rename,
  * fsync of the directory. Just before the rename the file is read again: if an editor (which takes no lock) saved it
  * meanwhile, the change is applied again to the new text instead of overwriting it.
  *
@@ -108,7 +109,7 @@ export class ConfigFile {
       let text = this.edit(before, change);
       const deadline = Date.now() + REDO_TIMEOUT_MS;
       while (text !== before) {
-        const temporary = await this.writeTemporary(text, holdsSecrets(parseConfigText(text, this.path)));
+        const temporary = await this.writeTemporary(text);
         const found = this.renameUnlessChanged(temporary, before);
         if (found === before) {
           await this.syncDirectory();
@@ -190,19 +191,24 @@ export class ConfigFile {
     }
   }
 
-  /** Writes `text` to a new temp file beside the file, fsynced; returns its path, for the caller to rename. */
-  private async writeTemporary(text: string, secret: boolean): Promise<string> {
-    const mode = secret ? 0o600 : await stat(this.path).then((stats) => stats.mode & 0o777, () => 0o644);
+  /**
+   * Writes `text` to a new temp file beside the file, fsynced; returns its path, for the caller to rename. The temp
+   * file is created with mode 0600 (never readable by others, not even for a moment), which the file then has
+   * whatever its mode was before.
+   */
+  private async writeTemporary(text: string): Promise<string> {
     const temporary = `${dirname(this.path)}/.${basename(this.path)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
     try {
-      const handle = await open(temporary, "w", mode);
+      // `wx`: a new file, never one that already exists at that name (or a link planted there).
+      const handle = await open(temporary, "wx", FILE_MODE);
       try {
         await handle.writeFile(text, "utf8");
         await handle.sync();
       } finally {
         await handle.close();
       }
-      await chmod(temporary, mode);
+      // The umask may have taken bits away; set exactly 0600.
+      await chmod(temporary, FILE_MODE);
       return temporary;
     } catch (error) {
       await unlink(temporary).catch(() => undefined);

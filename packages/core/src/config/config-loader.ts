@@ -4,8 +4,8 @@ import { dirname, join, resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import type { ConfigProblem, ParsedConfig } from "./config-format.js";
 import { ConfigFileError, type ValidationError } from "../errors.js";
-import { hasPlaceholder, redactValue } from "./placeholders.js";
-import { parseServiceConfig, redactUrl, type ServiceConfig, type ValidationIssue } from "./service-config.js";
+import { isPlaceholderOnly, redactValue } from "./placeholders.js";
+import { parseServiceConfig, redactUrl, replaceArgCredentials, type ServiceConfig, type ValidationIssue } from "./service-config.js";
 import type { RegistrySnapshot } from "./registry-change.js";
 
 /** The file a store uses: the path given, else `MCPSTORE_CONFIG`, else `~/.mcpstore/mcp.json`; `false` for none. */
@@ -88,7 +88,9 @@ function redactForExport(config: ServiceConfig): Record<string, unknown> {
   const exported: Record<string, unknown> = { ...rest };
   if (config.headers) exported.headers = Object.fromEntries(Object.entries(config.headers).map(([key, value]) => [key, redactValue(value)]));
   if (config.env) exported.env = Object.fromEntries(Object.entries(config.env).map(([key, value]) => [key, redactValue(value)]));
-  if (config.url && !hasPlaceholder(config.url)) exported.url = redactUrl(config.url);
+  // Placeholders are shown as written, literal credentials beside them are not (the URL's and the args').
+  if (config.url) exported.url = redactUrl(config.url);
+  if (config.args) exported.args = replaceArgCredentials(config.args, (secret) => (isPlaceholderOnly(secret) ? secret : "***"));
   return exported;
 }
 

@@ -71,6 +71,11 @@ export function expandPlaceholders(config: ServiceConfig, variables: Record<stri
   return expanded;
 }
 
+/** True when a string is nothing but `${VAR}` placeholders (`${PASSWORD}`): safe to show as written. */
+export function isPlaceholderOnly(value: string): boolean {
+  return hasPlaceholder(value) && value.replace(PLACEHOLDER, "") === "";
+}
+
 /**
  * How a header or env value is shown: as written when it is only placeholders with at most a scheme word around them
  * (`Bearer ${TOKEN}`), else `***`.

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { ValidationError } from "../errors.js";
 import { SERVICE_NAME_PATTERN } from "../identifiers.js";
-import { hasPlaceholder, isHttpUrl, redactValue } from "./placeholders.js";
+import { hasPlaceholder, isHttpUrl, isPlaceholderOnly, redactValue } from "./placeholders.js";
 
 /** Remote transports. With no `transport`, Streamable HTTP is tried first and SSE is the fallback. */
 export type RemoteTransport = "streamable-http" | "sse";
@@ -189,26 +189,98 @@ function labelOf(raw: unknown): string | undefined {
 }
 
 /**
- * A copy of a config that is safe to show: header and env values and URL passwords become `***`, except `${VAR}`
- * placeholders, which are shown as written.
+ * A copy of a config that is safe to show: header and env values become `***`, and so do the credentials in `url`
+ * and `args` (see {@link redactUrl}, {@link replaceArgCredentials}); `${VAR}` placeholders are shown as written.
  */
 export function redactServiceConfig(config: ServiceConfig): ServiceConfig {
   const redacted: ServiceConfig = { ...config };
   if (config.headers) redacted.headers = Object.fromEntries(Object.entries(config.headers).map(([key, value]) => [key, redactValue(value)]));
   if (config.env) redacted.env = Object.fromEntries(Object.entries(config.env).map(([key, value]) => [key, redactValue(value)]));
-  if (config.url) redacted.url = hasPlaceholder(config.url) ? config.url : redactUrl(config.url);
+  if (config.args) redacted.args = replaceArgCredentials(config.args, hideUnlessPlaceholder);
+  if (config.url) redacted.url = redactUrl(config.url);
   return redacted;
 }
 
-/** A URL with its password and query values replaced by `***`. */
+/** `***` for a secret, unless it is nothing but `${VAR}` placeholders, which are shown as written. */
+const hideUnlessPlaceholder = (secret: string) => (isPlaceholderOnly(secret) ? secret : "***");
+
+/**
+ * A URL as written (placeholders may stand anywhere) with its password, a lone user name (a token, as in
+ * `https://TOKEN@host`) and every query value replaced by `***`, except values that are only `${VAR}` placeholders.
+ */
 export function redactUrl(value: string): string {
+  return replaceCredentials(value, hideUnlessPlaceholder, { everyQueryValue: true });
+}
+
+/** What a credential found by {@link replaceCredentials} is: a URL password, a lone URL user name, or a named value. */
+export type CredentialKind = "password" | "user" | "value";
+
+/** Replaces one credential found in a text; returning it unchanged keeps it (a collector, say). */
+export type HideCredential = (secret: string, kind: CredentialKind) => string;
+
+/** Words that, ending a name, mark its value as a credential; matched as the whole last word (`x-api-key`). */
+const CREDENTIAL_WORDS = new Set(["key", "sig", "pass", "pwd", "auth"]);
+/** Endings that mark a credential even glued to other words (`accesstoken`, `client_secret`, `X-Amz-Signature`). */
+const CREDENTIAL_ENDINGS = ["token", "secret", "password", "passwd", "signature", "apikey", "credential", "credentials"];
+
+/**
+ * True for a query parameter or command-line option whose value is a credential: its last word is `key`, `sig`,
+ * `pass`, `pwd` or `auth`, or ends in `token`, `secret`, `password`, `signature`, ... (`api_key`, `X-Api-Key`,
+ * `auth_token`, `accessToken`, `--password`); case-insensitive.
+ */
+export function isCredentialName(name: string): boolean {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  const last = words.at(-1) ?? "";
+  return CREDENTIAL_WORDS.has(last) || CREDENTIAL_ENDINGS.some((ending) => last.endsWith(ending));
+}
+
+/** `scheme://userinfo@` anywhere in a text (URLs, DSNs such as `postgres://user:pass@db/x`): the userinfo runs to the last `@` of the authority. */
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#"'<>\\]*)@/gi;
+/** `name=value` after `?`, `&`, `;`, `#`, white space or at the start: query parameters, `--password=x`, `token=x` in a log line. */
+const NAMED_VALUE = /(^|[?&;#\s])([^\s=?&;#"'<>]+)=([^\s&#"'<>]*)/g;
+
+/**
+ * `text` with the credentials in it passed through `hide`: the password of every `scheme://user:password@` (or the
+ * user of `scheme://token@`), and the value of every `name=value` whose name {@link isCredentialName} (of every one,
+ * with `everyQueryValue`). Found by their shape, so it works on URLs with placeholders and on free text.
+ */
+export function replaceCredentials(text: string, hide: HideCredential, options: { everyQueryValue?: boolean } = {}): string {
+  return text
+    .replace(USERINFO, (_match, scheme: string, userinfo: string) => {
+      const colon = userinfo.indexOf(":");
+      if (colon === -1) return `${scheme}${userinfo === "" ? "" : hide(userinfo, "user")}@`;
+      const password = userinfo.slice(colon + 1);
+      return `${scheme}${userinfo.slice(0, colon + 1)}${password === "" ? "" : hide(password, "password")}@`;
+    })
+    .replace(NAMED_VALUE, (match, separator: string, name: string, value: string) =>
+      value !== "" && (options.everyQueryValue || isCredentialName(decodeLoosely(name))) ? `${separator}${name}=${hide(value, "value")}` : match,
+    );
+}
+
+/** An option naming a credential, alone (`--password`: the next argument is its value) or with it (`--api-key=...`). */
+const OPTION = /^(--?[A-Za-z][\w.-]*)(?:=([\s\S]*))?$/;
+
+/**
+ * Command-line arguments with their credentials passed through `hide`: the value of an option {@link isCredentialName}
+ * names (`--password=x`, or `--token x`), and the credentials {@link replaceCredentials} finds in any argument (a DSN
+ * such as `postgres://user:pass@db/x`, a URL with `?api_key=`).
+ */
+export function replaceArgCredentials(args: readonly string[], hide: HideCredential): string[] {
+  return args.map((arg, index) => {
+    const previous = index > 0 ? OPTION.exec(args[index - 1]!) : null;
+    if (previous && previous[2] === undefined && isCredentialName(previous[1]!) && arg !== "" && !arg.startsWith("-")) return hide(arg, "value");
+    const option = OPTION.exec(arg);
+    if (option?.[2] && isCredentialName(option[1]!)) return `${option[1]}=${hide(option[2], "value")}`;
+    return replaceCredentials(arg, hide);
+  });
+}
+
+/** `%`-escapes decoded, or the text as it is when it is not valid escaping. */
+export function decodeLoosely(text: string): string {
   try {
-    const url = new URL(value);
-    if (url.password) url.password = "***";
-    for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, "***");
-    return url.toString();
+    return decodeURIComponent(text);
   } catch {
-    return "***";
+    return text;
   }
 }
 

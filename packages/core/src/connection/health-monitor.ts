@@ -38,6 +38,8 @@ export interface HealthMonitorOptions {
   monitoring: ResolvedMonitoring;
   /** Bounds the probes running at once, across the store. */
   probeLimiter: ProbeLimiter;
+  /** Whose turn a waiting probe takes in the limiter: the service's scope, so that scopes share it fairly. */
+  probeKey?: string;
   /** The client of the current connection; `undefined` while there is none. */
   currentClient(): Client | undefined;
   /** True once the connection is closed for good. */
@@ -121,7 +123,7 @@ export class HealthMonitor {
   private async runProbe(client: Client): Promise<ProbeOutcome> {
     clearTimeout(this.probeTimer);
     try {
-      const latencyMs = await this.options.probeLimiter.run(() => this.probeOnce(client));
+      const latencyMs = await this.options.probeLimiter.run(() => this.probeOnce(client), this.options.probeKey);
       this.service.lastProbeAt = Date.now();
       this.service.lastProbeLatencyMs = latencyMs;
       if (this.options.currentClient() === client) this.recordSuccess("probe answered");

@@ -4,6 +4,8 @@ import type { TransportHooks } from "./transports.js";
 
 /** Lines of stderr kept per service. */
 export const STDERR_LINES = 20;
+/** Characters kept of each stderr line. */
+const STDERR_LINE_CHARS = 500;
 /** Stderr lines and dropped stdout lines update the cached service info at most this often. */
 const INFO_THROTTLE_MS = 200;
 
@@ -65,7 +67,8 @@ export class ServerOutputRecorder {
     this.run = run;
     return {
       onStderrLine: (line) => {
-        service.stderrTail.push(service.scrub(line.slice(0, 500)));
+        // Scrubbed before it is cut, so that the cut cannot leave the start of a secret.
+        service.stderrTail.push(service.scrub(line).slice(0, STDERR_LINE_CHARS));
         if (service.stderrTail.length > STDERR_LINES) service.stderrTail.shift();
         this.infoChangedSoon();
       },

@@ -4,6 +4,7 @@ import type { ServiceConfig } from "../config/service-config.js";
 import type { ServiceRef } from "../events/store-events.js";
 import type { Logger } from "../logger.js";
 import type { ServiceState, TransportKind } from "../types.js";
+import type { EgressFetch } from "./egress-fetch.js";
 import type { FetchedCatalogue } from "./fetch-catalogue.js";
 import type { ProbeLimiter } from "./probe-limiter.js";
 import type { createTransport, TransportHooks } from "./transports.js";
@@ -23,6 +24,8 @@ export interface ServiceConnectionOptions {
   onInfoChange(): void;
   /** Bounds the probes running at once; shared by every service of a store. Default: one of this service's own. */
   probeLimiter?: ProbeLimiter;
+  /** The guarded fetch of a destination an agent set (see egress-fetch.ts); closed with the connection. */
+  egress?: EgressFetch;
   /** Why the config cannot be used (e.g. a missing variable): the service then never connects and shows why. */
   blockedReason?: string;
   /** @internal Builds transports (tests pass in-memory ones). Default {@link createTransport}. */

@@ -105,6 +105,7 @@ export class ServiceConnection {
     this.health = new HealthMonitor({
       ...connection,
       probeLimiter: options.probeLimiter ?? new ProbeLimiter(1),
+      probeKey: options.ref.agentId ?? "",
       loseConnection: (reason) => this.loseConnection(reason),
       recoverSession: (client) => this.recoverSession(client),
     });
@@ -211,6 +212,7 @@ export class ServiceConnection {
   private buildTransport(kind: TransportKind): Transport {
     const hooks = this.output.hooks();
     if (kind !== "stdio") hooks.onEventStreamEnd = () => this.health.probeSoon();
+    if (kind !== "stdio" && this.options.egress) hooks.fetch = this.options.egress.fetch;
     return (this.options.createTransport ?? createTransport)(this.config, kind, hooks);
   }
 
@@ -397,6 +399,7 @@ export class ServiceConnection {
     const pending = this.connecting ? this.transport : undefined;
     this.setState("disconnected", "stopped");
     await Promise.all([client ? closeClient(client) : undefined, pending?.close().catch(() => undefined)]);
+    await this.options.egress?.close().catch(() => undefined);
     await this.connecting?.catch(() => undefined);
   }
 }

@@ -4,6 +4,7 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { ServiceConfig } from "../config/service-config.js";
 import { StdioTransport, type ProcessExit } from "./stdio-transport.js";
+import { splitUrlCredentials } from "./url-credentials.js";
 import type { TransportKind } from "../types.js";
 
 /** The transport kinds to try for a config, in order: stdio, the one named, or Streamable HTTP then SSE. */
@@ -26,9 +27,15 @@ export interface TransportHooks {
    * that the server went away, which the SDK may notice only much later.
    */
   onEventStreamEnd?: () => void;
+  /** The fetch remote requests go through (the egress guard of an agent-set destination). Default: the global one. */
+  fetch?: FetchLike;
 }
 
-/** Builds an (unstarted) transport of `kind` for `config`. */
+/**
+ * Builds an (unstarted) transport of `kind` for `config`. Credentials in a remote `url` (`https://user:pass@host/mcp`)
+ * are sent as an `Authorization: Basic` header and never inside the URL given to fetch; an explicit `Authorization`
+ * header of the config wins over them.
+ */
 export function createTransport(config: ServiceConfig, kind: TransportKind, hooks: TransportHooks = {}): Transport {
   if (kind === "stdio") {
     return new StdioTransport({
@@ -42,10 +49,11 @@ export function createTransport(config: ServiceConfig, kind: TransportKind, hook
       ...(hooks.onProcessExit ? { onExit: hooks.onProcessExit } : {}),
     });
   }
-  const url = new URL(config.url!);
-  const headers = requestHeaders(config.headers);
+  const { url, authorization } = splitUrlCredentials(config.url!);
+  const headers = requestHeaders(config.headers, authorization);
   const requestInit: RequestInit = headers ? { headers } : {};
-  const fetch = hooks.onEventStreamEnd ? watchEventStreams(retryAfterFetch(), hooks.onEventStreamEnd) : retryAfterFetch();
+  const base = hooks.fetch ? { fetch: hooks.fetch } : {};
+  const fetch = hooks.onEventStreamEnd ? watchEventStreams(retryAfterFetch(base), hooks.onEventStreamEnd) : retryAfterFetch(base);
   return kind === "sse" ? new SSEClientTransport(url, { requestInit, fetch }) : new StreamableHTTPClientTransport(url, { requestInit, fetch });
 }
 
@@ -55,10 +63,15 @@ export function createTransport(config: ServiceConfig, kind: TransportKind, hook
  */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "te", "trailer", "proxy-connection", "host", "content-length"]);
 
-/** The configured headers that can be sent, without hop-by-hop ones. */
-export function requestHeaders(headers: Record<string, string> | undefined): Record<string, string> | undefined {
-  if (!headers) return undefined;
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
+/**
+ * The configured headers that can be sent, without hop-by-hop ones, plus `Authorization: {authorization}` (the URL's
+ * credentials) unless the config has an `Authorization` header of its own, in any case.
+ */
+export function requestHeaders(headers: Record<string, string> | undefined, authorization?: string): Record<string, string> | undefined {
+  if (!headers && authorization === undefined) return undefined;
+  const sendable = Object.fromEntries(Object.entries(headers ?? {}).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
+  const explicit = Object.keys(sendable).some((name) => name.toLowerCase() === "authorization");
+  return authorization === undefined || explicit ? sendable : { ...sendable, Authorization: authorization };
 }
 
 /** Options of {@link retryAfterFetch}. */

@@ -6,6 +6,8 @@ import { clampDelay } from "../connection/clamp-delay.js";
 import type { ProbeLimiter } from "../connection/probe-limiter.js";
 import { ServiceConnection } from "../connection/service-connection.js";
 import type { Logger } from "../logger.js";
+import type { AgentPolicy } from "./agent-policy.js";
+import { suppliedBy } from "./credential-binding.js";
 import type { ServiceOwner } from "./service-owner.js";
 
 /** What every connection of a store shares. */
@@ -15,6 +17,8 @@ export interface ConnectionDefaults {
   /** Time limit of connecting, `initialize` and the catalogue fetch, in milliseconds, for a service without `timeout`. */
   connectTimeoutMs: number;
   probeLimiter: ProbeLimiter;
+  /** Egress rules for destinations an agent set. */
+  agentPolicy: AgentPolicy;
   /** The directory relative `working_dir`s are resolved against (the config file's). Default: the process's. */
   baseDirectory?: string;
   /** Values for `${VAR}` placeholders, read each time a service starts. Default: `process.env`. */
@@ -47,6 +51,8 @@ export function createServiceConnection(owner: ServiceOwner, stored: ServiceConf
     logger: defaults.logger,
     connectTimeoutMs: clampDelay(config.timeout !== undefined ? config.timeout * 1000 : defaults.connectTimeoutMs),
     probeLimiter: defaults.probeLimiter,
+    // Checked again at every connection, with the address it connects to: DNS may answer otherwise than at add time.
+    ...(suppliedBy(stored, "destination") === "agent" && config.url !== undefined && blockedReason === undefined ? { egress: defaults.agentPolicy.fetchFor(config)! } : {}),
     ...(blockedReason !== undefined ? { blockedReason } : {}),
     onStateChange: (_previous, state, reason) => {
       if (owner.owns(connection)) owner.transition(state, reason);

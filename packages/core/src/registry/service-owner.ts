@@ -15,7 +15,6 @@ import type { ServiceRef, StoreEventBus } from "../events/store-events.js";
 import type { Logger } from "../logger.js";
 import type { ServiceInfo, ServiceState, ToolInfo, ToolNameCollision } from "../types.js";
 import { canTransition } from "../connection/lifecycle.js";
-import type { ChangePrincipal } from "./credential-binding.js";
 import { SerialQueue } from "./serial-queue.js";
 
 /** How the owner gets a connection and hands over what it fetched; provided by the registry. */
@@ -55,8 +54,6 @@ export class ServiceOwner {
   collisions: ToolNameCollision[] = [];
   /** Sequence number of this service's last change written to the config file (older file snapshots are ignored). */
   lastFileSeq = -1;
-  /** Who supplied the header and env values (services of the config file and of library calls: the admin). */
-  credentialsBy: ChangePrincipal = "admin";
   /** True once the service has been `healthy` since it was added (see {@link replaceableByAdd}). */
   everHealthy = false;
   /** Set while a restart swaps connections: calls that arrive meanwhile wait for the new one. */

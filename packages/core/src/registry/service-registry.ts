@@ -10,7 +10,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
-import { Catalogue, scopeKeyOf, type ScopeKey } from "../catalogue/catalogue.js";
+import { Catalogue, scopeKeyOf } from "../catalogue/catalogue.js";
 import { pruneRemovedServices } from "../catalogue/prune-removed-services.js";
 import type { ResolvedMonitoring } from "../config/monitoring.js";
 import type { RegistryPersistence, RegistrySnapshot } from "../config/registry-change.js";
@@ -18,20 +18,20 @@ import { sameServiceConfig, type ServiceConfig } from "../config/service-config.
 import { MAX_TIMER_DELAY_MS } from "../connection/backoff.js";
 import { ProbeLimiter } from "../connection/probe-limiter.js";
 import { StoreClosedError } from "../errors.js";
-import type { ServiceRef, StoreEventBus } from "../events/store-events.js";
+import type { StoreEventBus } from "../events/store-events.js";
 import type { Logger } from "../logger.js";
 import { ArgumentValidator } from "../tools/argument-validator.js";
 import type { CallToolOptions, CheckServicesResult, ServiceInfo, ToolCallResult, ToolInfo, WaitServiceOptions } from "../types.js";
-import { callRoutedTool } from "./call-tool.js";
-import { createServiceConnection } from "./connection-factory.js";
+import { callDeadline, callRoutedTool } from "./call-tool.js";
 import { checkServices, getPrompt, readResource, type RequestTarget } from "./service-requests.js";
-import { storeFetchedCatalogue } from "./catalogue-entries.js";
 import type { DesiredChange, DesiredStateDriver, DesiredStateEvent } from "./desired-state.js";
-import { assertCredentialsStay, credentialsOwnerAfter } from "./credential-binding.js";
+import { AgentPolicy } from "./agent-policy.js";
+import { assertAgentMayWrite, recordChange, assertCredentialsStay, markSetByAgent, sameDestination, suppliedBy } from "./credential-binding.js";
 import { commitChange, planAdd, type AddOutcome, type ChangeOptions, type FileStep } from "./commit-change.js";
 import { lockAll } from "./serial-queue.js";
 import { assertNoRename, exists, notFound, OwnerDirectory, type ScopeState } from "./owner-directory.js";
-import { ServiceOwner } from "./service-owner.js";
+import { ownerFactory } from "./owner-factory.js";
+import type { ServiceOwner } from "./service-owner.js";
 import { waitForState } from "./wait-for-state.js";
 
 /** What the registry needs from the store. */
@@ -47,6 +47,8 @@ export interface ServiceRegistryOptions {
   baseDirectory?: string;
   /** Values for `${VAR}` placeholders, read each time a service starts. Default: `process.env`. */
   variables?: () => Record<string, string | undefined>;
+  /** What agents may do: egress, services and calls in flight. Default: the defaults of {@link AgentPolicy}. */
+  agentPolicy?: AgentPolicy;
 }
 
 /** How long {@link ServiceRegistry.close} waits for operations under way before it returns anyway. */
@@ -64,9 +66,11 @@ export class ServiceRegistry {
   private closed = false;
   /** Time limit of connecting to a service and loading its catalogue, in milliseconds. */
   readonly connectTimeoutMs: number;
+  private readonly agentPolicy: AgentPolicy;
 
   constructor(private readonly options: ServiceRegistryOptions) {
     this.connectTimeoutMs = options.connectTimeoutMs;
+    this.agentPolicy = options.agentPolicy ?? new AgentPolicy();
     this.probeLimiter = new ProbeLimiter(options.monitoring.maxConcurrentProbes);
     this.cleanupTimer = setInterval(() => {
       this.pruneRemoved().catch((error: unknown) => options.logger.warn({ error: (error as Error).message }, "cleanup of removed services failed"));
@@ -75,37 +79,14 @@ export class ServiceRegistry {
     this.validator = new ArgumentValidator((toolName, message) =>
       options.logger.warn({ tool: toolName, error: message }, "tool input schema does not compile; only the object shape is checked"),
     );
-    this.directory = new OwnerDirectory((ref, scope) => this.createOwner(ref, scope));
+    const { monitoring, logger, connectTimeoutMs, baseDirectory, variables } = options;
+    const connection = { monitoring, logger, connectTimeoutMs, probeLimiter: this.probeLimiter, agentPolicy: this.agentPolicy, ...(baseDirectory !== undefined ? { baseDirectory } : {}), ...(variables ? { variables } : {}) };
+    this.directory = new OwnerDirectory(
+      ownerFactory({ catalogue: options.catalogue, events: options.events, logger, connection, scope: (agentId) => this.scope(agentId), existing: (state) => this.existing(state) }),
+    );
     const { unreachableRetrySeconds } = options.monitoring;
     if (unreachableRetrySeconds !== undefined) options.logger.warn({ unreachableRetrySeconds }, "monitoring.unreachableRetrySeconds is deprecated: unreachable services are retried every reconnectionSeconds");
     this.unsubscribeDesired = options.desiredState.subscribe((event) => this.onDesiredChange(event));
-  }
-
-  private createOwner(ref: ServiceRef, scope: ScopeKey): ServiceOwner {
-    return new ServiceOwner({
-      ref,
-      scope,
-      catalogue: this.catalogue,
-      events: this.options.events,
-      logger: this.options.logger,
-      createConnection: (owner, config) =>
-        createServiceConnection(owner, config, {
-          monitoring: this.options.monitoring,
-          logger: this.options.logger,
-          connectTimeoutMs: this.options.connectTimeoutMs,
-          probeLimiter: this.probeLimiter,
-          ...(this.options.baseDirectory !== undefined ? { baseDirectory: this.options.baseDirectory } : {}),
-          ...(this.options.variables ? { variables: this.options.variables } : {}),
-        }),
-      storeCatalogue: (owner, fetched) =>
-        storeFetchedCatalogue(owner, fetched, {
-          scope: this.scope(owner.ref.agentId),
-          existing: (state) => this.existing(state),
-          catalogue: this.catalogue,
-          events: this.options.events,
-          logger: this.options.logger,
-        }),
-    });
   }
 
   private get catalogue(): Catalogue {
@@ -154,19 +135,31 @@ export class ServiceRegistry {
    * Taken names are `SERVICE_EXISTS` or replace a service that never connected (see {@link planAdd}); a refused write
    * fails them all. `allOrNone` (addService): the first refusal is the only outcome, and nothing is added.
    */
-  async addEach(agentId: string | undefined, configs: ServiceConfig[], options: ChangeOptions & { allOrNone?: boolean } = {}): Promise<AddOutcome[]> {
+  async addEach(agentId: string | undefined, given: ServiceConfig[], options: ChangeOptions & { allOrNone?: boolean } = {}): Promise<AddOutcome[]> {
     this.assertOpen();
+    const principal = options.principal ?? "admin";
+    let configs = given;
+    // An agent's destinations are checked before anything is locked or stored (nothing is sent anywhere).
+    if (principal === "agent") {
+      for (const config of configs) assertAgentMayWrite(undefined, config, agentId);
+      await this.agentPolicy.checkDestinations(configs);
+      configs = configs.map((config) => markSetByAgent(config, ["destination", "credentials"]));
+    }
     const owners = configs.map((config) => this.directory.ownerFor(agentId, config.name));
     const release = await lockAll(owners.map((owner) => ({ key: owner.name, queue: owner.queue })));
+    let releaseQuota: (() => void) | undefined;
     try {
       this.assertOpen();
       const { refused, accepted, file, desired } = planAdd(agentId, owners, configs);
       const taken = (index: number): AddOutcome => ({ error: exists(agentId, configs[index]!.name) });
       if (options.allOrNone && refused.includes(true)) return [taken(refused.indexOf(true))];
+      if (principal === "agent" && agentId !== undefined) {
+        const adding = accepted.filter(({ owner }) => owner.config === undefined).length;
+        releaseQuota = this.agentPolicy.reserveServices(agentId, [...this.existing(this.directory.peek(agentId))].length, adding);
+      }
       let added: AddOutcome[];
       try {
         if (accepted.length > 0) await this.commit(accepted.map((entry) => entry.owner), file, desired, options);
-        for (const { owner } of accepted) owner.credentialsBy = options.principal ?? "admin";
         const services = await Promise.all(accepted.map(({ owner, config }) => owner.installOrReplace(config)));
         added = services.map((service) => ({ service }));
       } catch (error) {
@@ -174,6 +167,7 @@ export class ServiceRegistry {
       }
       return refused.map((isRefused, index) => (isRefused ? taken(index) : added.shift()!));
     } finally {
+      releaseQuota?.();
       release();
       for (const owner of owners) this.directory.retire(owner);
     }
@@ -188,17 +182,20 @@ export class ServiceRegistry {
     return this.withOwner(agentId, serviceName, async (owner) => {
       if (owner.config === undefined) throw notFound(agentId, serviceName);
       const previous = owner.config;
-      const config = compute(previous);
-      assertNoRename(serviceName, config.name);
+      const computed = compute(previous);
+      assertNoRename(serviceName, computed.name);
       const principal = options.principal ?? "admin";
-      assertCredentialsStay({ current: previous, next: config, agentId }, principal, owner.credentialsBy);
+      if (principal === "agent") assertAgentMayWrite(previous, computed, agentId);
+      assertCredentialsStay({ current: previous, next: computed, agentId }, principal, suppliedBy(previous, "credentials"));
+      if (principal === "agent" && !sameDestination(previous, computed)) await this.agentPolicy.checkDestinations([computed]);
+      // Who set the destination and the credentials is recorded in the config itself (see SET_BY_AGENT_KEY).
+      const config = recordChange(previous, computed, principal);
       await this.commit(
         [owner],
         [{ change: { kind: "replace", agentId, config }, undo: [{ kind: "replace", agentId, config: previous }] }],
         [{ op: "put", ...(agentId !== undefined ? { agentId } : {}), config, expect: "present" }],
         options,
       );
-      owner.credentialsBy = credentialsOwnerAfter(previous, config, principal, owner.credentialsBy);
       return owner.restart(config, "config updated");
     });
   }
@@ -347,7 +344,11 @@ export class ServiceRegistry {
     try {
       this.assertOpen();
       const route = this.scope(agentId).routes.find(toolName);
-      return callRoutedTool(route, args, options, { agentId, events: this.options.events, validator: this.validator });
+      const context = { agentId, events: this.options.events, validator: this.validator };
+      if (options.principal === "agent" && agentId !== undefined) {
+        return this.agentPolicy.withCallSlot(agentId, callDeadline(route.owner.config?.timeout, options).timeoutMs, options, (within) => callRoutedTool(route, args, within, context));
+      }
+      return callRoutedTool(route, args, options, context);
     } catch (error) {
       return Promise.reject(error);
     }

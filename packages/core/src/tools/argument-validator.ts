@@ -8,6 +8,8 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { ValidationError } from "../errors.js";
 import type { ValidationIssue } from "../config/service-config.js";
+import { expandLocalRefs, MAX_EXPANDED_DEPTH, MAX_EXPANDED_NODES } from "./json-schema.js";
+import { linearRegExp } from "./linear-regexp.js";
 
 // ajv-formats is CommonJS; its default export arrives wrapped under some loaders.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv | Ajv2020) => void;
@@ -28,8 +30,18 @@ function pathOf(error: ErrorObject): string {
 }
 
 /**
+ * Options of both Ajv instances. Patterns run on RE2 ({@link linearRegExp}), so that no argument can make a check
+ * backtrack for seconds while the event loop, and every other call of the store, waits.
+ */
+const AJV_OPTIONS = { strict: false, allErrors: true, addUsedSchema: false, validateSchema: false, code: { regExp: linearRegExp } } as const;
+
+/**
  * Compiles tool input schemas (draft-07 or 2020-12, by their `$schema`) into argument checks. A schema that does not
  * compile is reported once and checked only for being an object, so that a server's schema bug does not block calls.
+ * So is one that cannot be checked in bounded time: `$ref`s that expand past {@link MAX_EXPANDED_NODES} nodes (a
+ * check walks every path of the expansion before it rejects), or a pattern only a backtracking engine runs
+ * (lookaround, backreference). Checking it natively would let one argument stall the store; refusing every call would
+ * break a tool whose schema is valid JSON Schema; and the server checks its own input anyway.
  */
 export class ArgumentValidator {
   private draft07: Ajv | undefined;
@@ -42,13 +54,13 @@ export class ArgumentValidator {
     const dialect = typeof schema.$schema === "string" ? schema.$schema : "";
     if (dialect.includes("2020-12") || dialect.includes("2019-09")) {
       if (!this.draft2020) {
-        this.draft2020 = new Ajv2020({ strict: false, allErrors: true, addUsedSchema: false, validateSchema: false });
+        this.draft2020 = new Ajv2020(AJV_OPTIONS);
         addFormats(this.draft2020);
       }
       return this.draft2020;
     }
     if (!this.draft07) {
-      this.draft07 = new Ajv({ strict: false, allErrors: true, addUsedSchema: false, validateSchema: false });
+      this.draft07 = new Ajv(AJV_OPTIONS);
       addFormats(this.draft07);
     }
     return this.draft07;
@@ -65,7 +77,12 @@ export class ArgumentValidator {
         const ajv = this.ajvFor(schema);
         const key = `${ajv === this.draft2020 ? "2020" : "07"}:${JSON.stringify(rest)}`;
         validate = this.compiled.get(key);
-        if (!validate) this.compiled.set(key, (validate = ajv.compile(rest)));
+        if (!validate) {
+          if (expandLocalRefs(rest, MAX_EXPANDED_NODES) === undefined) {
+            throw new Error(`its $refs expand to more than ${MAX_EXPANDED_NODES} nodes (or ${MAX_EXPANDED_DEPTH} levels), too many to check in bounded time`);
+          }
+          this.compiled.set(key, (validate = ajv.compile(rest)));
+        }
       } catch (error) {
         this.onSchemaError(toolName, error instanceof Error ? error.message : String(error));
       }

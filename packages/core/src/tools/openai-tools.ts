@@ -1,9 +1,9 @@
 import { AbortedError, MCPStoreError, StoreClosedError, ValidationError } from "../errors.js";
 import { resolveLocalRefs, strictifySchema, type JsonSchema } from "./json-schema.js";
-import { selectTools, type ToolSelectionOptions } from "./select-tools.js";
+import { callSelectedTool, notOfferedError, selectTools, type SelectedTool, type ToolSelectionOptions } from "./select-tools.js";
 import type { ServiceContext } from "../service-context.js";
 import { splitToolResult } from "./split-tool-result.js";
-import type { CallToolOptions } from "../types.js";
+import type { CallToolOptions, ToolCallResult, ToolInfo } from "../types.js";
 
 /** A tool in OpenAI's function-calling format (Chat Completions `tools`). */
 export interface OpenAIFunctionTool {
@@ -34,6 +34,27 @@ export interface OpenAIToolCall {
   };
 }
 
+/** Options of {@link executeOpenAIToolCall}. */
+export interface ExecuteOpenAIToolCallOptions extends CallToolOptions {
+  /**
+   * The tools offered to the model (the list from {@link toOpenAITools} sent as `tools`): a call to any other name,
+   * excluded or unknown, is refused as `Error: ...` content and never reaches a server. Default: any tool of the
+   * scope, which is right only when the model was offered the whole scope; {@link createOpenAIToolkit} always knows.
+   */
+  tools?: readonly OpenAIFunctionTool[];
+}
+
+/** What {@link createOpenAIToolkit} returns: the tools to offer, and an executor that runs those and no others. */
+export interface OpenAIToolkit {
+  /** The tools, as {@link toOpenAITools} gives them: pass them as `tools` to `chat.completions.create`. */
+  readonly tools: OpenAIFunctionTool[];
+  /**
+   * Runs one tool call as {@link executeOpenAIToolCall} does, and refuses (as `Error: ...` content, thrown with
+   * `throwOnError`) a tool that is not in `tools`, so that a prompt-injected model cannot reach one left out.
+   */
+  execute(toolCall: OpenAIToolCall, options?: CallToolOptions): Promise<OpenAIToolMessage>;
+}
+
 /** The `tool` message to append to the conversation for one tool call. */
 export interface OpenAIToolMessage {
   role: "tool";
@@ -46,19 +67,34 @@ export interface OpenAIToolMessage {
  * `chat.completions.create`. Services that cannot take calls are left out with a warning (see {@link selectTools}).
  */
 export async function toOpenAITools(context: ServiceContext, options: ToOpenAIToolsOptions = {}): Promise<OpenAIFunctionTool[]> {
-  const tools = await selectTools(context, options);
-  return tools.map((tool) => {
-    const description = tool.description ?? tool.title;
-    const schema = tool.inputSchema as JsonSchema;
-    return {
-      type: "function",
-      function: {
-        name: tool.name,
-        ...(description !== undefined ? { description } : {}),
-        parameters: options.strictSchemas ? strictifySchema(schema) : resolveLocalRefs(schema),
-      },
-    };
-  });
+  return (await selectTools(context, options)).map((tool) => toOpenAITool(tool, options));
+}
+
+/**
+ * The tools of {@link toOpenAITools} with an executor bound to them: `execute` runs a tool call from the response and
+ * refuses any tool outside the list (left out by `services`, `include`, `exclude` or `filter`, or unknown) without
+ * reaching a server. Build one per request, or again after the catalogue changes, as for the list.
+ */
+export async function createOpenAIToolkit(context: ServiceContext, options: ToOpenAIToolsOptions = {}): Promise<OpenAIToolkit> {
+  const selected = await selectTools(context, options);
+  const byName = new Map(selected.map((tool) => [tool.name, tool]));
+  return {
+    tools: selected.map((tool) => toOpenAITool(tool, options)),
+    execute: (toolCall, callOptions = {}) => runToolCall(context, toolCall, (name) => byName.get(name), callOptions),
+  };
+}
+
+function toOpenAITool(tool: ToolInfo, options: ToOpenAIToolsOptions): OpenAIFunctionTool {
+  const description = tool.description ?? tool.title;
+  const schema = tool.inputSchema as JsonSchema;
+  return {
+    type: "function",
+    function: {
+      name: tool.name,
+      ...(description !== undefined ? { description } : {}),
+      parameters: options.strictSchemas ? strictifySchema(schema) : resolveLocalRefs(schema),
+    },
+  };
 }
 
 function parseArguments(toolCall: OpenAIToolCall): Record<string, unknown> {
@@ -83,16 +119,37 @@ function parseArguments(toolCall: OpenAIToolCall): Record<string, unknown> {
  * text are named in brackets, since tool messages carry only text. An error result and store errors (bad arguments,
  * unknown tool, service down, timeout) become `Error: ...` content, so that the model can react and the loop goes
  * on; a cancelled call (`AbortedError`), a closed store and unexpected errors are thrown. With `throwOnError`, every
- * failure is thrown.
+ * failure is thrown. Pass the offered list as `tools` (or use {@link createOpenAIToolkit}) when the model was given
+ * a selection: a call outside it is then refused (a `ToolNotFoundError`) before it reaches the store.
  */
 export async function executeOpenAIToolCall(
   context: ServiceContext,
   toolCall: OpenAIToolCall,
-  options: CallToolOptions = {},
+  options: ExecuteOpenAIToolCallOptions = {},
+): Promise<OpenAIToolMessage> {
+  const { tools, ...callOptions } = options;
+  const offered = tools ? new Set(tools.map((tool) => tool.function.name)) : undefined;
+  return runToolCall(context, toolCall, offered && ((name) => (offered.has(name) ? { name } : undefined)), callOptions);
+}
+
+/** Runs the call; with `offered`, only a tool it returns, and only if the store still routes its name to that tool. */
+async function runToolCall(
+  context: ServiceContext,
+  toolCall: OpenAIToolCall,
+  offered: ((name: string) => SelectedTool | undefined) | undefined,
+  options: CallToolOptions,
 ): Promise<OpenAIToolMessage> {
   const message = (content: string): OpenAIToolMessage => ({ role: "tool", tool_call_id: toolCall.id ?? "", content });
   try {
-    const result = await context.callTool(toolCall.function.name, parseArguments(toolCall), options);
+    const name = toolCall.function.name;
+    let result: ToolCallResult;
+    if (offered) {
+      const tool = offered(name);
+      if (!tool) throw notOfferedError(context, name);
+      result = await callSelectedTool(context, tool, parseArguments(toolCall), options);
+    } else {
+      result = await context.callTool(name, parseArguments(toolCall), options);
+    }
     const parts = splitToolResult(result);
     const links = parts.resources.filter((part) => part.type === "resource_link" || !("text" in part.resource));
     const notes = [
