@@ -243,6 +243,23 @@ export class QuotaExceededError extends MCPStoreError {
   }
 }
 
+/**
+ * The shared state (the desired state of several instances, `@mcpstore/redis`) failed or did not answer in time: the
+ * change was not acknowledged. `details.outcome` is `not-applied` when it can never land, `unknown` when the
+ * connection broke after it was sent. HTTP 503.
+ */
+export class SharedStateUnavailableError extends MCPStoreError {
+  /** The code every `SharedStateUnavailableError` carries. */
+  static readonly code = "SHARED_STATE_UNAVAILABLE";
+  constructor(options: MCPStoreErrorOptions) {
+    super(SharedStateUnavailableError.code, options, "SharedStateUnavailableError");
+  }
+  /** True for a `SharedStateUnavailableError`, including one from another copy of this package. */
+  static override isInstance(error: unknown): error is SharedStateUnavailableError {
+    return hasMarker(error, "mcpstore.error.SharedStateUnavailableError");
+  }
+}
+
 /** What a {@link CacheError} is about: never a cached value. */
 export type CacheErrorDetails = {
   /** The driver's `name` (`"memory"`, `"redis"`). */

@@ -18,6 +18,7 @@ export type { RegistryChange, RegistryPersistence, RegistrySnapshot } from "./co
 export type { EventMeta, EventReplay, ServiceRef, StoreEventHandler, StoreEventName, StoreEventRecord, StoreEvents } from "./events/store-events.js";
 export type { ApplyOptions, DesiredChange, DesiredService, DesiredStateDriver, DesiredStateEvent } from "./registry/desired-state.js";
 export { MemoryDesiredState } from "./registry/memory-desired-state.js";
+export type { RoleLease, SharedState } from "./shared-state.js";
 export { LIFECYCLE, canTransition } from "./connection/lifecycle.js";
 export {
   AbortedError,
@@ -78,7 +79,7 @@ export {
   type OpenAIToolMessage,
   type ToOpenAIToolsOptions,
 } from "./tools/openai-tools.js";
-export { ConfigFileError, ForbiddenError, QuotaExceededError } from "./errors.js";
+export { ConfigFileError, ForbiddenError, QuotaExceededError, SharedStateUnavailableError } from "./errors.js";
 export type { ChangePrincipal } from "./registry/credential-binding.js";
 export type { AgentPolicyOptions } from "./registry/agent-policy.js";
 export type { EgressLookup } from "./connection/egress-rules.js";

@@ -2,7 +2,7 @@ import { dirname } from "node:path";
 import type { CacheDriver } from "./catalogue/cache-driver.js";
 import { Catalogue } from "./catalogue/catalogue.js";
 import { ConfigFile } from "./config/config-file.js";
-import type { ConfigProblem } from "./config/config-format.js";
+import type { ConfigProblem, ParsedConfig } from "./config/config-format.js";
 import { exportConfig, loadEnvVariables, resolveConfigPath, validateConfig, type ValidatedConfig } from "./config/config-loader.js";
 import { StoreClosedError, ValidationError } from "./errors.js";
 import { assertAgentId } from "./identifiers.js";
@@ -18,6 +18,13 @@ import { StoreEventBus, type EventReplay, type StoreEventHandler, type StoreEven
 import type { DesiredStateDriver } from "./registry/desired-state.js";
 import { MemoryDesiredState } from "./registry/memory-desired-state.js";
 import { AgentPolicy, type AgentPolicyOptions } from "./registry/agent-policy.js";
+import { alignConfigFile } from "./config/align-config-file.js";
+import type { RoleLease, SharedState } from "./shared-state.js";
+
+/** A persistence that writes to the file only while this instance holds the config role. */
+const heldBy = (role: RoleLease, file: ConfigFile): RegistryPersistence => ({
+  apply: (change) => (role.holding ? file.apply(change) : Promise.resolve()),
+});
 
 /** Options of {@link MCPStore.setupStore}. */
 export interface SetupStoreOptions {
@@ -47,6 +54,12 @@ export interface SetupStoreOptions {
    * See {@link AgentPolicyOptions}; the admin, library calls and the config file are not limited.
    */
   agentPolicy?: AgentPolicyOptions;
+  /**
+   * What this instance shares with others of one namespace (`redisDriver(...)` of `@mcpstore/redis`): the desired
+   * state and the catalogue cache (instead of `desiredState` and `cache`), and the `config` role, whose holder alone
+   * reads and writes the config file.
+   */
+  shared?: SharedState;
   /** Events kept for {@link MCPStore.events} and {@link MCPStore.subscribe} replays. Default 1,000. */
   eventBufferSize?: number;
   /** Where the store logs. Default: JSON lines on stderr at `LOG_LEVEL` (default `warn`). */
@@ -105,8 +118,10 @@ export class MCPStore {
     const configFile = configPath !== undefined ? new ConfigFile(configPath, logger) : undefined;
     const parsed = await configFile?.read();
     const events = new StoreEventBus(logger, options.eventBufferSize);
-    const desiredState = options.desiredState ?? new MemoryDesiredState();
-    const catalogue = new Catalogue(options.cache ?? new MemoryCacheDriver(), { logger });
+    const desiredState = options.shared?.desiredState ?? options.desiredState ?? new MemoryDesiredState();
+    const catalogue = new Catalogue(options.shared?.cache ?? options.cache ?? new MemoryCacheDriver(), { logger });
+    const role = configFile ? options.shared?.configRole : undefined;
+    await role?.ready();
     // The config file's top-level `allowEgress` adds to the option's list: both are the admin's.
     const fileAllow = parsed?.document.allowEgress;
     if (fileAllow !== undefined && (!Array.isArray(fileAllow) || fileAllow.some((entry) => typeof entry !== "string"))) {
@@ -122,7 +137,9 @@ export class MCPStore {
       monitoring: resolveMonitoring(options.monitoring),
       connectTimeoutMs,
       desiredState,
-      ...(options.persistence ? { persistence: options.persistence } : configFile ? { persistence: configFile } : {}),
+      ...(options.persistence ? { persistence: options.persistence } : configFile ? { persistence: role ? heldBy(role, configFile) : configFile } : {}),
+      // The holder of the config role writes what other instances change, too: the file mirrors the namespace.
+      ...(role ? { persistFollowed: () => role.holding } : {}),
       variables: () => ({ ...fileVariables, ...process.env }),
       ...(configPath !== undefined ? { baseDirectory: dirname(configPath) } : {}),
     });
@@ -143,20 +160,43 @@ export class MCPStore {
     if (configFile) {
       store.configFile = configFile;
       store.configDocument = parsed?.document;
-      await store.loadConfig(parsed ? validateConfig(parsed) : { services: [], problems: [], broken: [] }, true);
-      configFile.watch(
-        (next, seq) => {
-          store.configDocument = next.document;
-          store.configError = undefined;
-          return store.loadConfig(validateConfig(next), false, seq);
-        },
-        (error) => {
-          store.configError = error.message;
-          logger.error({ path: configFile.path, error: error.message }, "the config file was edited into an invalid state; ignored until fixed");
-        },
-      );
+      store.configRole = role;
+      if (!role || role.holding) await store.takeConfigFile(parsed);
+      role?.subscribe((holding) => {
+        if (holding) store.takeConfigFile().catch((error: unknown) => logger.error({ path: configFile.path, error: (error as Error).message }, "taking over the config file failed"));
+      });
     }
     return store;
+  }
+
+  private configRole: RoleLease | undefined;
+  private watchingFile = false;
+
+  /**
+   * Starts using the config file: loads its services, watches it for hand edits. With a config role (several
+   * instances), the instance that takes the role first aligns the file with the shared desired state, the truth.
+   */
+  private async takeConfigFile(parsed?: ParsedConfig): Promise<void> {
+    const file = this.configFile!;
+    const read = parsed ?? (await file.read());
+    this.configDocument = read?.document ?? this.configDocument;
+    await this.loadConfig(read ? validateConfig(read) : { services: [], problems: [], broken: [] }, true);
+    if (this.configRole) await alignConfigFile(file, this.registry.snapshot());
+    if (this.watchingFile) return;
+    this.watchingFile = true;
+    file.watch(
+      (next, seq) => {
+        // An instance that lost the role leaves hand edits to the one that holds it.
+        if (this.configRole && !this.configRole.holding) return;
+        this.configDocument = next.document;
+        this.configError = undefined;
+        return this.loadConfig(validateConfig(next), false, seq);
+      },
+      (error) => {
+        this.configError = error.message;
+        this.logger.error({ path: file.path, error: error.message }, "the config file was edited into an invalid state; ignored until fixed");
+      },
+    );
   }
 
   private configFile: ConfigFile | undefined;
@@ -247,6 +287,7 @@ export class MCPStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.configFile?.close();
+      await this.configRole?.close();
       await this.registry.close();
       await this.plugins.close();
       await this.catalogue.close();

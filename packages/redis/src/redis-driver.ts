@@ -1,4 +1,5 @@
-import { ValidationError } from "@mcpstore/core";
+import { ValidationError, type RoleLease } from "@mcpstore/core";
+import { roleLease } from "./config-role.js";
 import { fencedWrite, Lease, type FencedWriteOptions, type LeaseOptions } from "./lease.js";
 import { RedisCacheDriver } from "./redis-cache-driver.js";
 import { RedisConnection, type RedisInput } from "./redis-connection.js";
@@ -41,6 +42,11 @@ export interface RedisDriver {
   readonly cache: RedisCacheDriver;
   /** A lease on one role of the namespace (see {@link Lease}); close it when done. */
   lease(options: LeaseOptions): Lease;
+  /**
+   * The namespace's `config` role (`setupStore({ shared })` reads it when the store has a config file): its holder
+   * alone reads and writes `mcp.json`. Created, and campaigning, on first read; the store closes it.
+   */
+  readonly configRole: RoleLease;
   /** A write refused unless `fence` is the role's newest fencing token (see {@link fencedWrite}). */
   fencedWrite(options: FencedWriteOptions): Promise<boolean>;
   /** Resolves once Redis answers a `PING`; rejects with a `SharedStateUnavailableError` naming it otherwise. */
@@ -89,6 +95,7 @@ export function redisDriver(options: RedisDriverOptions): RedisDriver {
       await Promise.allSettled([desiredState?.close(), cache?.close(), ...[...leases].map((lease) => lease.close())]);
       await connection.close();
     })());
+  let configRole: RoleLease | undefined;
   return {
     namespace: options.namespace,
     get desiredState() {
@@ -96,6 +103,10 @@ export function redisDriver(options: RedisDriverOptions): RedisDriver {
     },
     get cache() {
       return (cache ??= new RedisCacheDriver(connection, keys, connection.retain()));
+    },
+    get configRole() {
+      // A failed first attempt (Redis away) is only "not held": the campaign retries every second.
+      return (configRole ??= roleLease(this.lease({ role: "config" }), () => undefined));
     },
     lease(leaseOptions) {
       let release: (() => Promise<void>) | undefined;

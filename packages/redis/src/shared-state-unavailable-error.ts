@@ -1,5 +1,3 @@
-import { MCPStoreError, type MCPStoreErrorOptions } from "@mcpstore/core";
-
 /** What a {@link SharedStateUnavailableError} is about. */
 export interface SharedStateUnavailableDetails {
   /** The driver operation that failed: `apply`, `load`, `get`, `version`, `lease:acquire`, `fencedWrite`, ... */
@@ -15,22 +13,5 @@ export interface SharedStateUnavailableDetails {
   outcome?: "not-applied" | "unknown";
 }
 
-/**
- * Redis, where the shared desired state lives, failed or did not answer within the operation timeout. The change was
- * not acknowledged; `details.outcome` says whether it can still land. HTTP 503 at the REST edge.
- *
- * Defined here until `@mcpstore/core` exports it: its name marker (`mcpstore.error.SharedStateUnavailableError`) is
- * what the core's `isInstance` convention gives a class of that name, so the two will recognise each other.
- */
-export class SharedStateUnavailableError extends MCPStoreError {
-  /** The code every `SharedStateUnavailableError` carries. */
-  static readonly code = "SHARED_STATE_UNAVAILABLE";
-  declare readonly details: SharedStateUnavailableDetails & Record<string, unknown>;
-  constructor(options: MCPStoreErrorOptions & { details: SharedStateUnavailableDetails }) {
-    super(SharedStateUnavailableError.code, { ...options, details: { ...options.details } }, "SharedStateUnavailableError");
-  }
-  /** True for a `SharedStateUnavailableError`, including one from another copy of this package (or the core's). */
-  static override isInstance(error: unknown): error is SharedStateUnavailableError {
-    return error != null && typeof error === "object" && (error as Record<symbol, unknown>)[Symbol.for("mcpstore.error.SharedStateUnavailableError")] === true;
-  }
-}
+/** The core's error for a shared state that failed or did not answer in time (HTTP 503). */
+export { SharedStateUnavailableError } from "@mcpstore/core";

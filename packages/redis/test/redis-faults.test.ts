@@ -64,7 +64,7 @@ describe("Redis faults", () => {
       expect(outcome.error).toMatchObject({ code: "SHARED_STATE_UNAVAILABLE", details: { timeoutMs: TIMEOUT_MS, target: `127.0.0.1:${server.port}` } });
       expect(outcome.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
     }
-    expect((desired[0]!.error as SharedStateUnavailableError).details.outcome).toBe("not-applied");
+    expect((desired[0]!.error as SharedStateUnavailableError).details?.outcome).toBe("not-applied");
     for (const outcome of cached) {
       expect(CacheError.isInstance(outcome.error), String(outcome.error)).toBe(true);
       expect(SharedStateUnavailableError.isInstance((outcome.error as CacheError).cause)).toBe(true);

@@ -38,6 +38,8 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   SERVICE_UNAVAILABLE: 503,
   // The cache behind the catalogue failed or timed out; the store itself is fine and calls still work.
   CACHE_ERROR: 503,
+  // The shared state of several instances (Redis) failed: the change was not acknowledged.
+  SHARED_STATE_UNAVAILABLE: 503,
   STORE_CLOSED: 503,
   TIMEOUT: 504,
 };

@@ -19,6 +19,8 @@ interface RunApiOptions extends GlobalOptions {
   allowEgress?: string;
   maxAgentServices?: number;
   maxAgentCalls?: number;
+  redis?: string;
+  namespace?: string;
 }
 
 const integer = (min: number, max: number) => (value: string) => {
@@ -60,6 +62,8 @@ export function registerRunCommand(program: Command): void {
     .option("--allow-egress <hosts>", "host[:port] globs agents may point services at although local or private, comma-separated (default MCPSTORE_ALLOW_EGRESS; adds to the config file's allowEgress)")
     .option("--max-agent-services <n>", "services each agent may have (default MCPSTORE_MAX_AGENT_SERVICES, else 20)", integer(1, 1_000_000))
     .option("--max-agent-calls <n>", "calls each agent may have in flight; the next waits, then 429 (default MCPSTORE_MAX_AGENT_CALLS, else 16)", integer(1, 1_000_000))
+    .option("--redis <url>", "share the registry with other instances through this Redis (default MCPSTORE_REDIS_URL)")
+    .option("--namespace <name>", "the Redis namespace instances share (default MCPSTORE_NAMESPACE, else \"default\")")
     .option("--trust-proxy", "take the client address from X-Forwarded-For, for the failed-token limit: only behind a proxy that sets it (default MCPSTORE_TRUST_PROXY)")
     .addHelpText(
       "after",
@@ -77,6 +81,25 @@ export function registerRunCommand(program: Command): void {
         stop.close();
       }
     });
+}
+
+/**
+ * The Redis namespace shared with other instances, when `--redis` (or `MCPSTORE_REDIS_URL`) names one. Fails fast,
+ * naming the address, when Redis does not answer at start-up: an instance that started alone would serve a registry
+ * the others do not see.
+ */
+async function sharedStateOf(options: RunApiOptions) {
+  const url = options.redis ?? process.env.MCPSTORE_REDIS_URL;
+  if (url === undefined || url === "") return undefined;
+  const { redisDriver } = await import("@mcpstore/redis");
+  const shared = redisDriver({ url, namespace: options.namespace ?? process.env.MCPSTORE_NAMESPACE ?? "default" });
+  try {
+    await shared.ready();
+  } catch (error) {
+    await shared.close();
+    throw error;
+  }
+  return shared;
 }
 
 /** What agent tokens may do: flags, else environment variables, else the defaults (see `AgentPolicyOptions`). */
@@ -120,7 +143,20 @@ async function runApi(options: RunApiOptions, logger: Logger, stop: StopSignals)
   const trustProxy = options.trustProxy === true || /^(1|true|yes)$/i.test(process.env.MCPSTORE_TRUST_PROXY ?? "");
   if (stop.signal.aborted) return;
 
-  const store = await MCPStore.setupStore({ ...(options.config !== undefined ? { mcpConfigFile: options.config } : {}), logger, plugins, agentPolicy: agentPolicyOf(options) });
+  const shared = await sharedStateOf(options);
+  let store: MCPStore;
+  try {
+    store = await MCPStore.setupStore({
+      ...(options.config !== undefined ? { mcpConfigFile: options.config } : {}),
+      logger,
+      plugins,
+      agentPolicy: agentPolicyOf(options),
+      ...(shared ? { shared } : {}),
+    });
+  } catch (error) {
+    await shared?.close();
+    throw error;
+  }
   let server: RunningServer | undefined;
   try {
     // A signal during the set-up: the services it started are stopped by the `finally`, without serving.

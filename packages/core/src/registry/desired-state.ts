@@ -22,8 +22,13 @@ export type DesiredChange =
 
 /** What a driver's change feed delivers: the changes of one accepted `apply`, and the version it produced. */
 export interface DesiredStateEvent {
-  /** The store-wide version after this change (the previous one plus 1). */
+  /** The store-wide version after this change (the previous one plus 1, or more after a `resync`). */
   version: number;
+  /**
+   * The driver lost track (a gap in its change feed) and reloaded: `changes` are the difference between what it had
+   * delivered before and the state now (puts and deletes), not one writer's change.
+   */
+  resync?: true;
   /** Who made the change (the `origin` given to `apply`), so an instance can tell its own changes from others'. */
   origin?: string;
   changes: DesiredChange[];

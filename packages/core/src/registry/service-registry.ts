@@ -47,6 +47,8 @@ export interface ServiceRegistryOptions {
   baseDirectory?: string;
   /** Values for `${VAR}` placeholders, read each time a service starts. Default: `process.env`. */
   variables?: () => Record<string, string | undefined>;
+  /** Whether changes made by other instances (the shared desired state's feed) are written to the file too. */
+  persistFollowed?: () => boolean;
   /** What agents may do: egress, services and calls in flight. Default: the defaults of {@link AgentPolicy}. */
   agentPolicy?: AgentPolicy;
 }
@@ -284,7 +286,7 @@ export class ServiceRegistry {
     for (const change of event.changes) {
       const name = change.op === "put" ? change.config.name : change.name;
       const config = change.op === "put" ? change.config : undefined;
-      this.withOwner(change.agentId, name, (owner) => this.reconcile(owner, config, { persist: false, publish: false })).catch((error: unknown) =>
+      this.withOwner(change.agentId, name, (owner) => this.reconcile(owner, config, { persist: this.options.persistFollowed?.() ?? false, publish: false })).catch((error: unknown) =>
         this.options.logger.error({ service: name, agentId: change.agentId, error: (error as Error).message }, "following a change of the shared desired state failed"),
       );
     }

@@ -137,6 +137,15 @@ export async function getPrompt(target: RequestTarget, name: string, args: Recor
       ...(candidates.length ? { details: { candidates } } : {}),
     });
   }
+  // Required arguments are the caller's to give: checked here, like a tool's, instead of an upstream -32602 (a 502).
+  const missing = (prompt.arguments ?? []).filter((argument) => argument.required && typeof args[argument.name] !== "string").map((argument) => argument.name);
+  if (missing.length > 0) {
+    throw new ValidationError({
+      message: `Prompt ${name} needs the argument${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`,
+      ...(target.agentId !== undefined ? { agentId: target.agentId } : {}),
+      details: { issues: missing.map((argument) => ({ path: `arguments.${argument}`, message: "required" })) },
+    });
+  }
   const limits = { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(options.signal ? { signal: options.signal } : {}) };
   return sendWithin(target, prompt.serviceName, limits, `Getting prompt ${name}`, (connection, requestSignal) => connection.getPrompt(prompt.originalName, args, requestSignal));
 }
