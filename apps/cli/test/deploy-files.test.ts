@@ -73,4 +73,14 @@ describe("docker-compose.yml", () => {
     expect(compose).toContain("./deploy/nginx.conf:/etc/nginx/nginx.conf:ro");
     expect(read("deploy/nginx.conf")).toContain("proxy_pass http://mcpstore;");
   });
+
+  it("has a cluster profile: Redis, two instances sharing it, nginx balancing them", () => {
+    expect(compose).toMatch(/^ {2}redis:\n {4}image: redis:7/m);
+    expect(compose).toMatch(/^ {2}mcpstore-1: &cluster-instance$/m);
+    expect(compose).toMatch(/^ {2}mcpstore-2: \*cluster-instance$/m);
+    expect(compose).toContain("MCPSTORE_REDIS_URL=redis://redis:6379");
+    const nginx = read("deploy/nginx-cluster.conf");
+    expect(nginx).toContain("server mcpstore-1:18200;");
+    expect(nginx).toContain("server mcpstore-2:18200;");
+  });
 });

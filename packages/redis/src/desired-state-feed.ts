@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { DesiredChange, DesiredService, DesiredStateEvent } from "@mcpstore/core";
-import type { Redis } from "ioredis";
 import { CHANGES_SINCE, SNAPSHOT } from "./desired-state-scripts.js";
+import { HintedSync } from "./hinted-sync.js";
 import type { RedisConnection } from "./redis-connection.js";
 import { serviceField, type RedisKeys } from "./redis-keys.js";
 import { ServerClock } from "./server-clock.js";
@@ -60,25 +60,25 @@ export class DesiredStateFeed {
   private seen: number | undefined;
   /** The services as delivered so far, to tell the difference after a gap. */
   private mirror = new Map<string, DesiredService>();
-  private subscriber: Redis | undefined;
-  private subscribed = false;
-  private poll: NodeJS.Timeout | undefined;
-  private syncing: Promise<void> | undefined;
-  private again = false;
-  /** Bumped by `stop()`, so that a read still in flight from before delivers nothing. */
-  private generation = 0;
-  private lastSyncAt: number | undefined;
+  private readonly hinted: HintedSync;
 
   constructor(
     private readonly connection: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly options: DesiredStateFeedOptions,
-  ) {}
+  ) {
+    this.hinted = new HintedSync(connection, {
+      channel: keys.channel,
+      pollIntervalMs: options.pollIntervalMs,
+      sync: ({ generation }) => this.sync(generation),
+      wants: (message) => this.wants(Number(message)),
+    });
+  }
 
   /** Adds a listener (the first one starts the feed); returns its unsubscribe function. */
   subscribe(listener: (event: RedisDesiredStateEvent) => void): () => void {
     this.listeners.add(listener);
-    if (this.listeners.size === 1) this.start();
+    if (this.listeners.size === 1) this.hinted.start();
     return () => {
       if (this.listeners.delete(listener) && this.listeners.size === 0) this.stop();
     };
@@ -86,18 +86,13 @@ export class DesiredStateFeed {
 
   /** Something changed (a hint, or this instance's own change reaching `version`): read the log soon. */
   notify(version?: number): void {
-    if (this.listeners.size === 0) return;
-    if (version !== undefined && this.seen !== undefined && version <= this.seen) return;
-    this.requestSync();
+    if (this.listeners.size > 0 && this.wants(version)) this.hinted.request();
   }
 
   /** The version delivered up to, whether pub/sub is subscribed, and how long ago the last read succeeded (ms). */
   status(): { version: number | undefined; subscribed: boolean; lastSyncAgoMs: number | undefined } {
-    return {
-      version: this.seen,
-      subscribed: this.subscribed,
-      lastSyncAgoMs: this.lastSyncAt === undefined ? undefined : Math.round(ServerClock.now() - this.lastSyncAt),
-    };
+    const { subscribed, lastSyncAgoMs } = this.hinted.status();
+    return { version: this.seen, subscribed, lastSyncAgoMs };
   }
 
   /** Stops the feed and forgets the listeners. */
@@ -106,77 +101,20 @@ export class DesiredStateFeed {
     this.stop();
   }
 
-  private start(): void {
-    // The first read is sent now, synchronously: it is queued on the command connection before any change this
-    // process applies after subscribing, so that every such change is after the baseline and delivered.
-    this.requestSync();
-    const subscriber = this.connection.createSubscriber();
-    this.subscriber = subscriber;
-    subscriber.on("message", (channel: string, message: string) => {
-      if (channel === this.keys.channel) this.notify(Number(message));
-    });
-    subscriber.on("ready", () => this.resubscribe(subscriber));
-    subscriber.on("close", () => (this.subscribed = false));
-    subscriber.connect().catch(() => undefined);
-    this.poll = setInterval(() => {
-      if (!this.subscribed && subscriber.status === "ready") this.resubscribe(subscriber);
-      this.requestSync();
-    }, this.options.pollIntervalMs);
-    this.poll.unref();
+  private wants(version: number | undefined): boolean {
+    return version === undefined || this.seen === undefined || !(version <= this.seen);
   }
 
   private stop(): void {
-    this.generation += 1;
-    clearInterval(this.poll);
-    this.poll = undefined;
-    this.subscriber?.disconnect();
-    this.subscriber = undefined;
-    this.subscribed = false;
+    this.hinted.stop();
     this.seen = undefined;
     this.mirror = new Map();
-  }
-
-  /** Subscribes (again) to the hint channel, then reads everything since the last version delivered. */
-  private resubscribe(subscriber: Redis): void {
-    if (subscriber !== this.subscriber) return;
-    subscriber.subscribe(this.keys.channel).then(
-      () => {
-        if (subscriber !== this.subscriber) return;
-        this.subscribed = true;
-        this.requestSync();
-      },
-      () => (this.subscribed = false),
-    );
-  }
-
-  /** One read at a time; a request during a read runs one more after it. */
-  private requestSync(): void {
-    if (this.syncing) {
-      this.again = true;
-      return;
-    }
-    const generation = this.generation;
-    this.syncing = this.sync(generation)
-      .then(
-        () => {
-          this.lastSyncAt = ServerClock.now();
-        },
-        // A failed read is retried by the next hint or poll; the state delivered so far stays as it was.
-        () => undefined,
-      )
-      .finally(() => {
-        this.syncing = undefined;
-        if (this.again && generation === this.generation) {
-          this.again = false;
-          this.requestSync();
-        }
-      });
   }
 
   private async sync(generation: number): Promise<void> {
     if (this.seen === undefined) {
       const snapshot = await readSnapshot(this.connection, this.keys, "feed:start");
-      if (generation !== this.generation) return;
+      if (generation !== this.hinted.generation) return;
       this.mirror = snapshot.services;
       this.seen = snapshot.version;
       return;
@@ -194,7 +132,7 @@ export class DesiredStateFeed {
         this.connection.clock.observe(sentAt, ServerClock.now(), [result[1], result[2]]);
         return result;
       });
-      if (generation !== this.generation || this.seen !== seen) return;
+      if (generation !== this.hinted.generation || this.seen !== seen) return;
       const version = Number(reply[0]);
       if (version === seen) return;
       const entries = reply[3].map(parseEntry);
@@ -212,7 +150,7 @@ export class DesiredStateFeed {
   /** Reloads the whole state and delivers the difference with what was delivered before, as one event. */
   private async resync(generation: number): Promise<void> {
     const snapshot = await readSnapshot(this.connection, this.keys, "feed:resync");
-    if (generation !== this.generation) return;
+    if (generation !== this.hinted.generation) return;
     const changes: DesiredChange[] = [];
     for (const [field, service] of snapshot.services) {
       const before = this.mirror.get(field);

@@ -1,8 +1,16 @@
 import { CacheError, type CacheDriver, type JsonValue } from "@mcpstore/core";
-import type { Redis } from "ioredis";
+import { CacheMirror, parseFrozen, type RedisCacheStatus } from "./cache-mirror.js";
 import { CACHE_DELETE, CACHE_DELETE_RANGE, CACHE_SET } from "./cache-scripts.js";
 import type { RedisConnection } from "./redis-connection.js";
 import type { RedisKeys } from "./redis-keys.js";
+
+/** Options of {@link RedisCacheDriver}, as `redisDriver` passes them. */
+export interface RedisCacheDriverOptions {
+  /** How often the local copy checks the cache version whatever pub/sub says, in milliseconds. */
+  pollIntervalMs: number;
+  /** How many cache changes the log keeps for instances catching up (older gaps reload the whole cache). */
+  changeLogLength: number;
+}
 
 /** The lexical range of the keys that start with `prefix`, for `ZRANGEBYLEX`. */
 function prefixRange(prefix: string): [string | Buffer, string | Buffer] {
@@ -12,68 +20,120 @@ function prefixRange(prefix: string): [string | Buffer, string | Buffer] {
 
 /**
  * The {@link CacheDriver} of `@mcpstore/redis`: the catalogue of one namespace in one Redis hash (values as JSON),
- * with a sorted set of its keys so that `keys(prefix)` and `deletePrefix(prefix)` are a lexical range, not a scan of
- * the whole Redis. `get` parses a fresh copy each time. Failures and timeouts are `CacheError`s whose `cause` is a
- * `SharedStateUnavailableError`.
+ * every read answered from a local copy ({@link CacheMirror}): values parsed once and deeply frozen, as the memory
+ * driver keeps them, loaded on first use, updated by this instance's writes at once and by other instances' within a
+ * pub/sub hint, or a poll of the cache version (every `pollIntervalMs`) when pub/sub is silent. While Redis is away,
+ * reads answer what was last synced and {@link RedisCacheDriver.status} says `stale`. Writes go to Redis (scripts that
+ * keep a key index, the cache version and a change log in step) and fail as `CacheError`s whose `cause` is a
+ * `SharedStateUnavailableError`; so does a read before the first load could reach Redis.
  */
 export class RedisCacheDriver implements CacheDriver {
   readonly name = "redis";
+  private readonly mirror: CacheMirror;
+  private readonly writeKeys: string[];
   private closed = false;
 
   constructor(
     private readonly connection: RedisConnection,
     private readonly redisKeys: RedisKeys,
+    private readonly options: RedisCacheDriverOptions,
     private readonly release: () => Promise<void>,
-  ) {}
-
-  async get<T extends JsonValue>(key: string): Promise<T | undefined> {
-    const value = await this.run("get", key, (redis) => redis.hget(this.redisKeys.cache, key));
-    return value === null ? undefined : (JSON.parse(value) as T);
+  ) {
+    this.mirror = new CacheMirror(connection, redisKeys, {
+      pollIntervalMs: options.pollIntervalMs,
+      batchSize: Math.min(options.changeLogLength, 500),
+      staleAfterMs: options.pollIntervalMs + 2 * connection.timeoutMs,
+    });
+    this.writeKeys = [redisKeys.cache, redisKeys.cacheIndex, redisKeys.cacheVersion, redisKeys.cacheChanges];
   }
 
-  async getMany<T extends JsonValue>(keys: readonly string[]): Promise<Array<T | undefined>> {
-    if (keys.length === 0) return [];
-    const values = await this.run("getMany", undefined, (redis) => redis.hmget(this.redisKeys.cache, ...keys));
-    return values.map((value) => (value === null ? undefined : (JSON.parse(value) as T)));
+  get<T extends JsonValue>(key: string): Promise<T | undefined> {
+    return this.read("get", key, () => this.mirror.get(key) as T | undefined);
+  }
+
+  getMany<T extends JsonValue>(keys: readonly string[]): Promise<Array<T | undefined>> {
+    return this.read("getMany", undefined, () => keys.map((key) => this.mirror.get(key) as T | undefined));
+  }
+
+  keys(prefix: string): Promise<string[]> {
+    return this.read("keys", prefix, () => this.mirror.keysWith(prefix));
   }
 
   async set(key: string, value: JsonValue): Promise<void> {
     const json = JSON.stringify(value);
     if (json === undefined) throw new TypeError(`cache value of "${key}" is not JSON`);
-    await this.run("set", key, () => this.connection.script(CACHE_SET, [this.redisKeys.cache, this.redisKeys.cacheIndex], [key, json]), true);
+    const { changeLogLength } = this.options;
+    const version = await this.write("set", key, () => this.connection.script(CACHE_SET, this.writeKeys, [key, json, changeLogLength, this.redisKeys.cacheChannel]));
+    this.mirror.applyOwn({ version, op: "s", subject: key, value: parseFrozen(json) });
   }
 
   async delete(key: string): Promise<void> {
-    await this.run("delete", key, () => this.connection.script(CACHE_DELETE, [this.redisKeys.cache, this.redisKeys.cacheIndex], [key]), true);
-  }
-
-  async keys(prefix: string): Promise<string[]> {
-    const [min, max] = prefixRange(prefix);
-    return this.run("keys", prefix, (redis) => redis.zrangebylex(this.redisKeys.cacheIndex, min, max));
+    const version = await this.write("delete", key, () =>
+      this.connection.script(CACHE_DELETE, this.writeKeys, [key, this.options.changeLogLength, this.redisKeys.cacheChannel]),
+    );
+    this.mirror.applyOwn({ version, op: "d", subject: key });
   }
 
   async deletePrefix(prefix: string): Promise<void> {
     const [min, max] = prefixRange(prefix);
-    await this.run("deletePrefix", prefix, () => this.connection.script(CACHE_DELETE_RANGE, [this.redisKeys.cache, this.redisKeys.cacheIndex], [min, max]), true);
+    const version = await this.write("deletePrefix", prefix, () =>
+      this.connection.script(CACHE_DELETE_RANGE, this.writeKeys, [min, max, prefix, this.options.changeLogLength, this.redisKeys.cacheChannel]),
+    );
+    this.mirror.applyOwn({ version, op: "p", subject: prefix });
   }
 
-  /** Releases this part's hold on the connection. Safe to call twice. */
+  /**
+   * Whether reads may be behind Redis (`stale`: not loaded yet, Redis not answering, or not read for longer than
+   * `pollIntervalMs + 2 × operationTimeoutMs`), how long ago Redis was last read (ms), the cache version reflected, and
+   * whether pub/sub is subscribed. For marking what is served from the copy as stale.
+   */
+  status(): RedisCacheStatus {
+    return this.mirror.status();
+  }
+
+  /** Stops following Redis, drops the local copy and releases this part's hold on the connection. Safe to call twice. */
   async close(): Promise<void> {
     this.closed = true;
+    this.mirror.close(new Error("the cache driver is closed"));
     await this.release();
   }
 
-  /** Runs one operation bounded by the timeout; any failure is a `CacheError` naming the operation and key. */
-  private async run<T>(operation: string, key: string | undefined, work: (redis: Redis) => Promise<T>, write = false): Promise<T> {
+  /**
+   * Answers from the local copy: at once (no timer, no round trip) once it is loaded, else after the first load, which
+   * is bounded like every Redis operation.
+   */
+  private read<T>(operation: string, key: string | undefined, answer: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(this.failure(operation, key, new Error("the cache driver is closed")));
+    const loading = this.mirror.loaded();
+    if (loading === undefined) return Promise.resolve(answer());
+    return loading.then(
+      () => {
+        if (this.closed) throw this.failure(operation, key, new Error("the cache driver is closed"));
+        return answer();
+      },
+      (error: unknown) => {
+        throw this.failure(operation, key, error);
+      },
+    );
+  }
+
+  /** One write script, bounded by the timeout; resolves with the cache version it returned. */
+  private async write(operation: string, key: string, send: () => Promise<unknown>): Promise<number> {
     try {
       if (this.closed) throw new Error("the cache driver is closed");
-      return await this.connection.run(`cache:${operation}`, work, write ? { onTimeout: "unknown" } : undefined);
+      this.mirror.start();
+      return Number(await this.connection.run(`cache:${operation}`, send, { onTimeout: "unknown" }));
     } catch (error) {
-      throw new CacheError({
-        message: error instanceof Error ? error.message : `Cache driver "redis" failed on ${operation}`,
-        cause: error,
-        details: { driver: this.name, operation, ...(key !== undefined ? { key } : {}) },
-      });
+      throw this.failure(operation, key, error);
     }
+  }
+
+  /** A `CacheError` naming the operation and key. */
+  private failure(operation: string, key: string | undefined, error: unknown): CacheError {
+    return new CacheError({
+      message: error instanceof Error ? error.message : `Cache driver "redis" failed on ${operation}`,
+      cause: error,
+      details: { driver: this.name, operation, ...(key !== undefined ? { key } : {}) },
+    });
   }
 }

@@ -22,9 +22,12 @@ export interface RedisDriverOptions {
   redis?: RedisInput;
   /** The bound of every Redis operation, in milliseconds. Default 500. */
   operationTimeoutMs?: number;
-  /** How often the change feed checks the version whatever pub/sub says, in milliseconds. Default 1,000; at most 5,000. */
+  /**
+   * How often the change feed checks the version, and the cache's local copy the cache version, whatever pub/sub says,
+   * in milliseconds. Default 1,000; at most 5,000.
+   */
   pollIntervalMs?: number;
-  /** How many accepted changes the change log keeps for instances catching up. Default 1,000. */
+  /** How many accepted changes the change log (and the cache's change log) keeps for instances catching up. Default 1,000. */
   changeLogLength?: number;
 }
 
@@ -38,7 +41,7 @@ export interface RedisDriver {
   readonly namespace: string;
   /** The shared desired state (`MCPStore.setupStore({ desiredState })`). Created on first read. */
   readonly desiredState: RedisDesiredState;
-  /** The shared catalogue cache (`MCPStore.setupStore({ cache })`). Created on first read. */
+  /** The shared catalogue cache (`MCPStore.setupStore({ cache })`), read from a local copy. Created on first read. */
   readonly cache: RedisCacheDriver;
   /** A lease on one role of the namespace (see {@link Lease}); close it when done. */
   lease(options: LeaseOptions): Lease;
@@ -102,7 +105,7 @@ export function redisDriver(options: RedisDriverOptions): RedisDriver {
       return (desiredState ??= new RedisDesiredState(connection, keys, { pollIntervalMs, changeLogLength }, connection.retain()));
     },
     get cache() {
-      return (cache ??= new RedisCacheDriver(connection, keys, connection.retain()));
+      return (cache ??= new RedisCacheDriver(connection, keys, { pollIntervalMs, changeLogLength }, connection.retain()));
     },
     get configRole() {
       // A failed first attempt (Redis away) is only "not held": the campaign retries every second.

@@ -23,6 +23,12 @@ export class RedisKeys {
   readonly cache: string;
   /** Sorted set (all scores 0): the cache keys, so that a prefix is one `ZRANGEBYLEX` and not a scan. */
   readonly cacheIndex: string;
+  /** The cache's own version (an integer, absent = 0): +1 per cache write that changed something. */
+  readonly cacheVersion: string;
+  /** Sorted set: the last cache changes, score = version, member = `version\n` + op (`s`/`d`/`p`) + key or prefix. */
+  readonly cacheChanges: string;
+  /** Pub/sub channel: each cache change's log member (a hint only; `cacheVersion` is the truth). */
+  readonly cacheChannel: string;
 
   constructor(readonly namespace: string) {
     if (typeof namespace !== "string" || !NAMESPACE.test(namespace)) {
@@ -38,6 +44,9 @@ export class RedisKeys {
     this.channel = `${this.prefix}changed`;
     this.cache = `${this.prefix}cache`;
     this.cacheIndex = `${this.prefix}cache-keys`;
+    this.cacheVersion = `${this.prefix}cache-version`;
+    this.cacheChanges = `${this.prefix}cache-changes`;
+    this.cacheChannel = `${this.prefix}cache-changed`;
   }
 
   /** The lease key of a role: its value is the holder's token. */
