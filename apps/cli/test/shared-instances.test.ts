@@ -101,6 +101,47 @@ describe("instances sharing one namespace", () => {
     expect(readFileSync(config, "utf8")).toContain('"kept"');
   }, 60_000);
 
+  it("keeps serving while Redis is stopped for 5 s: calls work, adds are acknowledged or refused with a typed 503, none lost", async () => {
+    const c = await instance("team", config);
+    expect((await api(c, "/for_store/add_service", "POST", { name: "steady", url: remote.url })).status).toBe(200);
+    await within(10_000, async () => (await api(b, "/for_store/call_tool", "POST", { tool: "steady_echo", args: { text: "up" } })).status === 200);
+    const acknowledged: string[] = [];
+    const refused: Array<{ status: number; code: string }> = [];
+    let calls = 0;
+    let failedCalls = 0;
+    redis.pause();
+    const until = Date.now() + 5_000;
+    let i = 0;
+    try {
+      while (Date.now() < until) {
+        const name = `load${i++}`;
+        const [added, called] = await Promise.all([
+          api(i % 2 ? b : c, "/for_store/add_service", "POST", { name, url: remote.url }),
+          api(i % 2 ? c : b, "/for_store/call_tool", "POST", { tool: "steady_echo", args: { text: "during" } }),
+        ]);
+        if (added.status === 200) acknowledged.push(name);
+        else refused.push({ status: added.status, code: added.json.error?.code });
+        calls++;
+        if (called.status !== 200) {
+          failedCalls++;
+          console.log(`call failed during the outage: ${called.status} ${JSON.stringify(called.json).slice(0, 300)}`);
+        }
+      }
+    } finally {
+      redis.resume();
+    }
+    console.log(`Redis stopped 5 s: ${acknowledged.length} adds acknowledged, ${refused.length} refused (${[...new Set(refused.map((r) => `${r.status} ${r.code}`))].join(", ")}); calls ${calls - failedCalls}/${calls} answered`);
+    expect(failedCalls).toBe(0);
+    for (const outcome of refused) expect(outcome).toEqual({ status: 503, code: "SHARED_STATE_UNAVAILABLE" });
+    // Back: every acknowledged add is on every instance.
+    await within(10_000, async () => {
+      const [onB, onC] = await Promise.all([serviceNames(b), serviceNames(c)]);
+      return acknowledged.every((name) => onB.includes(name) && onC.includes(name));
+    });
+    expect((await api(b, "/for_store/add_service", "POST", { name: "after-outage", url: remote.url })).status).toBe(200);
+    await within(5_000, async () => (await serviceNames(c)).includes("after-outage"));
+  }, 90_000);
+
   it("shares nothing with another namespace", async () => {
     const other = await instance("other-team", join(directory, "other.json"));
     expect(await serviceNames(other)).toEqual([]);

@@ -84,8 +84,8 @@ export function registerRunCommand(program: Command): void {
 }
 
 /**
- * The Redis namespace shared with other instances, when `--redis` (or `MCPSTORE_REDIS_URL`) names one. Fails fast,
- * naming the address, when Redis does not answer at start-up: an instance that started alone would serve a registry
+ * The Redis namespace shared with other instances, when `--redis` (or `MCPSTORE_REDIS_URL`) names one. Fails at
+ * start-up, naming the address, when Redis does not answer within 5 s: an instance that started alone would serve a registry
  * the others do not see.
  */
 async function sharedStateOf(options: RunApiOptions) {
@@ -93,13 +93,20 @@ async function sharedStateOf(options: RunApiOptions) {
   if (url === undefined || url === "") return undefined;
   const { redisDriver } = await import("@mcpstore/redis");
   const shared = redisDriver({ url, namespace: options.namespace ?? process.env.MCPSTORE_NAMESPACE ?? "default" });
-  try {
-    await shared.ready();
-  } catch (error) {
-    await shared.close();
-    throw error;
+  // A few tries within 5 s, so that a busy machine (or Redis starting beside us) is not taken for a missing Redis.
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    try {
+      await shared.ready();
+      return shared;
+    } catch (error) {
+      if (Date.now() >= deadline) {
+        await shared.close();
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
-  return shared;
 }
 
 /** What agent tokens may do: flags, else environment variables, else the defaults (see `AgentPolicyOptions`). */
