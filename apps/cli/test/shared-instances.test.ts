@@ -127,6 +127,9 @@ describe("instances sharing one namespace", () => {
           console.log(`call failed during the outage: ${called.status} ${JSON.stringify(called.json).slice(0, 300)}`);
         }
       }
+      // Still stopped: the info served is the last synced one, and says so.
+      const during = await api(b, "/for_store/get_service/steady");
+      expect(during.json.service.stale).toBe(true);
     } finally {
       redis.resume();
     }
@@ -138,6 +141,7 @@ describe("instances sharing one namespace", () => {
       const [onB, onC] = await Promise.all([serviceNames(b), serviceNames(c)]);
       return acknowledged.every((name) => onB.includes(name) && onC.includes(name));
     });
+    await within(5_000, async () => (await api(b, "/for_store/get_service/steady")).json.service.stale === undefined);
     expect((await api(b, "/for_store/add_service", "POST", { name: "after-outage", url: remote.url })).status).toBe(200);
     await within(5_000, async () => (await serviceNames(c)).includes("after-outage"));
   }, 90_000);

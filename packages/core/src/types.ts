@@ -29,6 +29,11 @@ export interface ToolNameCollision {
 export interface ServiceInfo {
   /** The service's name in its scope. */
   name: string;
+  /**
+   * Set when this comes from a shared cache (several instances, Redis) that could not be synced lately: the last
+   * synced info, possibly out of date.
+   */
+  stale?: true;
   /** The agent that owns the service, or `undefined` for store services. */
   agentId?: string;
   state: ServiceState;

@@ -119,6 +119,7 @@ export const ServiceInfoSchema = named(
     stderrTail: z.array(z.string()).optional(),
     stdoutDroppedLines: z.number().int().optional(),
     pid: z.number().int().optional(),
+    stale: z.literal(true).optional().describe("The last synced info of a shared cache (several instances) that could not sync lately"),
   }),
 );
 

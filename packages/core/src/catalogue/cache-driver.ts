@@ -23,4 +23,9 @@ export interface CacheDriver {
   deletePrefix(prefix: string): Promise<void>;
   /** Releases connections; the driver is not used afterwards. */
   close?(): Promise<void>;
+  /**
+   * For a driver that answers from a local copy of shared data: `stale` while it could not sync lately (its store is
+   * away). Service info read meanwhile is marked `stale: true`.
+   */
+  status?(): { stale: boolean };
 }

@@ -289,13 +289,16 @@ export class Catalogue {
   }
 
   async getService(scope: ScopeKey, serviceName: string): Promise<ServiceInfo | undefined> {
-    return (await this.get(this.key("service", scope, serviceName))) as ServiceInfo | undefined;
+    const info = (await this.get(this.key("service", scope, serviceName))) as ServiceInfo | undefined;
+    return info && this.driver.status?.().stale ? { ...info, stale: true } : info;
   }
 
   async listServices(scope: ScopeKey): Promise<ServiceInfo[]> {
     const values = (await this.readAll("service", scope)) as ServiceInfo[];
     // Stable sort: services added in the same millisecond keep the order they were written in.
-    return values.sort((a, b) => a.addedAt.localeCompare(b.addedAt));
+    values.sort((a, b) => a.addedAt.localeCompare(b.addedAt));
+    // Read from a shared cache's local copy that could not sync lately: say so (the values themselves are frozen).
+    return this.driver.status?.().stale ? values.map((info) => ({ ...info, stale: true as const })) : values;
   }
 
   async listTools(scope: ScopeKey, serviceName?: string): Promise<ToolInfo[]> {
