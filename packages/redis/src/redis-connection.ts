@@ -1,6 +1,7 @@
 import { TimeoutError, ValidationError } from "@mcpstore/core";
 import { Redis, type RedisOptions } from "ioredis";
 import type { LuaScript } from "./lua-script.js";
+import { CircuitBreaker } from "./circuit-breaker.js";
 import { ServerClock } from "./server-clock.js";
 import { SharedStateUnavailableError } from "./shared-state-unavailable-error.js";
 
@@ -49,6 +50,8 @@ export class RedisConnection {
   readonly target: string;
   /** The bound of every operation, in milliseconds. */
   readonly timeoutMs: number;
+  /** Fails operations at once while Redis has stopped answering (see {@link CircuitBreaker}). */
+  readonly breaker = new CircuitBreaker();
   /** Redis's clock as seen from here, for deadlines of writes. */
   readonly clock = new ServerClock();
   /** The last connection error ioredis reported, for messages. */
@@ -100,14 +103,25 @@ export class RedisConnection {
    * `outcome` for writes). A reply error of Redis (a script's own error) is a refusal: `not-applied`.
    */
   async run<T>(operation: string, work: (redis: Redis) => Promise<T>, write?: { onTimeout: WriteOutcome }): Promise<T> {
+    if (!this.breaker.admit()) {
+      throw new SharedStateUnavailableError({
+        message: `Redis at ${this.target} did not answer the last ${this.breaker.consecutiveFailures} operations: ${operation} not sent (tried again in ${this.breaker.openMs} ms)`,
+        details: { operation, target: this.target, timeoutMs: this.timeoutMs, circuit: "open", ...(write ? { outcome: "not-applied" } : {}) },
+      });
+    }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new Error(TIMED_OUT)), this.timeoutMs);
       timer.unref();
     });
     try {
-      return await Promise.race([work(this.command), timeout]);
+      const result = await Promise.race([work(this.command), timeout]);
+      this.breaker.success();
+      return result;
     } catch (error) {
+      // A reply error is Redis answering (a script refusing): only silence and broken connections open the circuit.
+      if (error instanceof Error && error.name === "ReplyError") this.breaker.success();
+      else this.breaker.failure();
       throw this.unavailable(operation, error, write);
     } finally {
       clearTimeout(timer);
