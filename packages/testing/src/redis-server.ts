@@ -2,10 +2,13 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 
-/** Where `redis-server` is: `REDIS_SERVER_BIN`, else Debian's `/usr/bin/redis-server`. */
-export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? "/usr/bin/redis-server";
+/** Where `redis-server` is: `REDIS_SERVER_BIN`, else the first on `PATH`, else Debian's `/usr/bin/redis-server`. */
+export const REDIS_SERVER_BIN =
+  process.env.REDIS_SERVER_BIN ??
+  [...(process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, "redis-server")), "/usr/bin/redis-server"].find((path) => existsSync(path)) ??
+  "/usr/bin/redis-server";
 
 /** A `redis-server` of the test suite's own: on 127.0.0.1, a free port, no persistence. */
 export interface RedisServer {
