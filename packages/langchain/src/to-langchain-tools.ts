@@ -7,6 +7,7 @@ import {
   splitToolResult,
   strictifySchema,
   type JsonSchema,
+  type Logger,
   type ServiceContext,
   type ToolCallResult,
   type ToolInfo,
@@ -14,6 +15,10 @@ import {
   type ToolSelectionOptions,
 } from "@mcpstore/core";
 import { ToolException } from "./tool-exception.js";
+
+/** The caller's logger for a schema left unexpanded (past the `$ref` budget), else the default one. */
+const schemaOptions = (options: { logger?: Logger }) => (options.logger ? { logger: options.logger } : {});
+
 
 /** Options of {@link toLangChainTools}. */
 export interface ToLangChainToolsOptions extends ToolSelectionOptions {
@@ -84,7 +89,7 @@ export async function toLangChainTools(context: ServiceContext, options: ToLangC
     return new DynamicStructuredTool({
       name: info.name,
       description: info.description ?? info.title ?? "",
-      schema: unfrozen(options.strictSchemas ? strictifySchema(schema) : resolveLocalRefs(schema)),
+      schema: unfrozen(options.strictSchemas ? strictifySchema(schema, schemaOptions(options)) : resolveLocalRefs(schema, schemaOptions(options))),
       responseFormat: artifacts ? "content_and_artifact" : "content",
       metadata,
       func: async (args: Record<string, unknown>, _runManager, config) => {

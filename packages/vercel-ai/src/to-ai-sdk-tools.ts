@@ -5,12 +5,17 @@ import {
   splitToolResult,
   strictifySchema,
   type JsonSchema,
+  type Logger,
   type ServiceContext,
   type ToolCallResult,
   type ToolInfo,
   type ToolSelectionOptions,
 } from "@mcpstore/core";
 import { dynamicTool, jsonSchema, type JSONSchema7, type Tool, type ToolSet } from "ai";
+
+/** The caller's logger for a schema left unexpanded (past the `$ref` budget), else the default one. */
+const schemaOptions = (options: { logger?: Logger }) => (options.logger ? { logger: options.logger } : {});
+
 
 /** Options of {@link toAiSdkTools}. */
 export interface ToAiSdkToolsOptions extends ToolSelectionOptions {
@@ -64,7 +69,7 @@ function toAiSdkTool(context: ServiceContext, info: ToolInfo, options: ToAiSdkTo
     ...(description !== undefined ? { description } : {}),
     ...(info.title !== undefined ? { title: info.title } : {}),
     metadata: { mcpstore: { serviceName: info.serviceName, originalName: info.originalName } },
-    inputSchema: jsonSchema((options.strictSchemas ? strictifySchema(schema) : resolveLocalRefs(schema)) as JSONSchema7),
+    inputSchema: jsonSchema((options.strictSchemas ? strictifySchema(schema, schemaOptions(options)) : resolveLocalRefs(schema, schemaOptions(options))) as JSONSchema7),
     execute: async (input, { abortSignal }) => {
       const result = await callSelectedTool(context, info, input as Record<string, unknown>, {
         throwOnError: true,
@@ -75,5 +80,5 @@ function toAiSdkTool(context: ServiceContext, info: ToolInfo, options: ToAiSdkTo
     },
     toModelOutput: ({ output }) => (structured ? { type: "json", value: output as never } : toModelOutput(output as ToolCallResult)),
   });
-  return structured ? { ...tool, outputSchema: jsonSchema(resolveLocalRefs(info.outputSchema as JsonSchema) as JSONSchema7) } : tool;
+  return structured ? { ...tool, outputSchema: jsonSchema(resolveLocalRefs(info.outputSchema as JsonSchema, schemaOptions(options)) as JSONSchema7) } : tool;
 }

@@ -4,6 +4,11 @@ import { callSelectedTool, notOfferedError, selectTools, type SelectedTool, type
 import type { ServiceContext } from "../service-context.js";
 import { splitToolResult } from "./split-tool-result.js";
 import type { CallToolOptions, ToolCallResult, ToolInfo } from "../types.js";
+import type { Logger } from "../logger.js";
+
+/** The caller's logger for a schema left unexpanded (past the `$ref` budget), else the default one. */
+const schemaOptions = (options: { logger?: Logger }) => (options.logger ? { logger: options.logger } : {});
+
 
 /** A tool in OpenAI's function-calling format (Chat Completions `tools`). */
 export interface OpenAIFunctionTool {
@@ -92,7 +97,7 @@ function toOpenAITool(tool: ToolInfo, options: ToOpenAIToolsOptions): OpenAIFunc
     function: {
       name: tool.name,
       ...(description !== undefined ? { description } : {}),
-      parameters: options.strictSchemas ? strictifySchema(schema) : resolveLocalRefs(schema),
+      parameters: options.strictSchemas ? strictifySchema(schema, schemaOptions(options)) : resolveLocalRefs(schema, schemaOptions(options)),
     },
   };
 }
