@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    setupFiles: ["test/loopback-guard.setup.ts"],
     // A store set up without `mcpConfigFile` would use ~/.mcpstore/mcp.json; in tests that must fail loudly instead.
     env: { MCPSTORE_CONFIG: "/dev/null/tests-must-pass-mcpConfigFile" },
   },

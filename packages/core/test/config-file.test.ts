@@ -45,10 +45,12 @@ async function until<T>(read: () => Promise<T>, accept: (value: T) => boolean, t
   }
 }
 
+// The seed's example file, with its remote service moved to a closed port of this machine: the store connects to what it
+// loads, and a test must not send a packet (nor a DNS query) off it.
 const SEED_FILE = `{
   "mcpServers": {
     "weather-api": {
-      "url": "https://weather.example.com/mcp",
+      "url": "http://127.0.0.1:9/mcp",
       "transport": "streamable-http",
       "headers": {
         "Authorization": "Bearer \${WEATHER_API_TOKEN}",

@@ -92,3 +92,4 @@ export function hostileSchemaFixtureConfig(name: string): { name: string; comman
 export { MINIMAL_SHELL_SERVER_SCRIPT, minimalShellServerConfig } from "./minimal-shell-server.js";
 export { quietLogger, referenceServerConfig, referenceServerEntry, type ReferenceServer } from "./reference-servers.js";
 export { REDIS_SERVER_BIN, startRedisServer, type RedisServer } from "./redis-server.js";
+export { installLoopbackGuard, type LoopbackViolation } from "./loopback-guard.js";
