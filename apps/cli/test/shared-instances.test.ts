@@ -88,7 +88,16 @@ describe("instances sharing one namespace", () => {
   }, 120_000);
 
   it("writes mcp.json from the holder of the config role only, and another instance takes the role when it dies", async () => {
-    expect((await api(b, "/for_store/add_service", "POST", { name: "kept", url: remote.url })).status).toBe(200);
+    // A started first and holds the role. Frozen (its lease still valid), it writes nothing; B, which accepts the
+    // change meanwhile, must not write the file either: the entry appears only once A goes on.
+    a.child.kill("SIGSTOP");
+    try {
+      expect((await api(b, "/for_store/add_service", "POST", { name: "kept", url: remote.url })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(readFileSync(config, "utf8")).not.toContain('"kept"');
+    } finally {
+      a.child.kill("SIGCONT");
+    }
     await within(5_000, async () => readFileSync(config, "utf8").includes('"kept"'));
     const holder = readFileSync(config, "utf8");
     expect(holder.match(/"kept"/g)).toHaveLength(1);

@@ -51,7 +51,8 @@ export function recordChange(current: ServiceConfig, next: ServiceConfig, princi
   if (principal === "agent") {
     if (moved || suppliedBy(current, "destination") === "agent") parts.push("destination");
     const own = suppliedBy(current, "credentials") === "agent" || carriedCredentials(current, next).length === 0;
-    if (own && credentialsOf(next) !== credentialsOf({ name: next.name })) parts.push("credentials");
+    const hasCredentials = Object.keys(next.headers ?? {}).length + Object.keys(next.env ?? {}).length > 0;
+    if (own && hasCredentials) parts.push("credentials");
   } else {
     if (!moved && suppliedBy(next, "destination") === "agent") parts.push("destination");
     if (!newCredentials && suppliedBy(next, "credentials") === "agent") parts.push("credentials");
