@@ -93,3 +93,4 @@ export { MINIMAL_SHELL_SERVER_SCRIPT, minimalShellServerConfig } from "./minimal
 export { quietLogger, referenceServerConfig, referenceServerEntry, type ReferenceServer } from "./reference-servers.js";
 export { REDIS_SERVER_BIN, startRedisServer, type RedisServer } from "./redis-server.js";
 export { installLoopbackGuard, type LoopbackViolation } from "./loopback-guard.js";
+export { NODE22_TOOL_DIR, node22Binary } from "./node22.js";
