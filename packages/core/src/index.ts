@@ -18,7 +18,8 @@ export type { RegistryChange, RegistryPersistence, RegistrySnapshot } from "./co
 export type { EventMeta, EventReplay, ServiceRef, StoreEventHandler, StoreEventName, StoreEventRecord, StoreEvents } from "./events/store-events.js";
 export type { ApplyOptions, DesiredChange, DesiredService, DesiredStateDriver, DesiredStateEvent } from "./registry/desired-state.js";
 export { MemoryDesiredState } from "./registry/memory-desired-state.js";
-export type { RoleLease, SharedState } from "./shared-state.js";
+export type { ForwardedRequest, ForwardedResult, ForwardHandler, RoleLease, ServiceLease, ServicePlacement, SharedState } from "./shared-state.js";
+export { errorFromWire, errorToWire, type WireError } from "./error-wire.js";
 export { LIFECYCLE, canTransition } from "./connection/lifecycle.js";
 export {
   AbortedError,

@@ -19,7 +19,7 @@ import type { DesiredStateDriver } from "./registry/desired-state.js";
 import { MemoryDesiredState } from "./registry/memory-desired-state.js";
 import { AgentPolicy, type AgentPolicyOptions } from "./registry/agent-policy.js";
 import { alignConfigFile } from "./config/align-config-file.js";
-import type { RoleLease, SharedState } from "./shared-state.js";
+import type { RoleLease, ServicePlacement, SharedState } from "./shared-state.js";
 
 /** A persistence that writes to the file only while this instance holds the config role. */
 const heldBy = (role: RoleLease, file: ConfigFile): RegistryPersistence => ({
@@ -140,10 +140,12 @@ export class MCPStore {
       ...(options.persistence ? { persistence: options.persistence } : configFile ? { persistence: role ? heldBy(role, configFile) : configFile } : {}),
       // The holder of the config role writes what other instances change, too: the file mirrors the namespace.
       ...(role ? { persistFollowed: () => role.holding } : {}),
+      ...(options.shared?.placement ? { placement: options.shared.placement } : {}),
       variables: () => ({ ...fileVariables, ...process.env }),
       ...(configPath !== undefined ? { baseDirectory: dirname(configPath) } : {}),
     });
     const store = new MCPStore(registry, catalogue, events, logger, desiredState);
+    store.placement = options.shared?.placement;
     // Plugins first, so that they see the config file's services being added.
     try {
       for (const plugin of options.plugins ?? []) await store.use(plugin);
@@ -170,6 +172,7 @@ export class MCPStore {
   }
 
   private configRole: RoleLease | undefined;
+  private placement: ServicePlacement | undefined;
   private watchingFile = false;
 
   /**
@@ -289,6 +292,7 @@ export class MCPStore {
       await this.configFile?.close();
       await this.configRole?.close();
       await this.registry.close();
+      await this.placement?.close?.();
       await this.plugins.close();
       await this.catalogue.close();
       await this.catalogue.driver.close?.();

@@ -70,6 +70,12 @@ export interface ServiceInfo {
   stdoutDroppedLines?: number;
   /** Process id of the running server, also its process group id (stdio services, while running). */
   pid?: number;
+  /**
+   * For a stdio service placed on one instance of several (`placement: "owner"`): which instance runs its process
+   * (`runsOn`, the holder of its lease: compare with the placement's `instanceId`; `pid` is a process there), and a
+   * digest of the tool list it loaded (`tools`), by which the other instances know when to reload theirs.
+   */
+  placement?: { runsOn?: string; tools?: string };
 }
 
 /** A tool in the catalogue. */

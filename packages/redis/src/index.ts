@@ -6,3 +6,4 @@ export type { RedisCacheStatus } from "./cache-mirror.js";
 export { Lease, type FencedWriteOptions, type LeaseEvent, type LeaseGrant, type LeaseOptions } from "./lease.js";
 export type { RedisInput } from "./redis-connection.js";
 export { SharedStateUnavailableError, type SharedStateUnavailableDetails } from "./shared-state-unavailable-error.js";
+export { RedisServicePlacement } from "./service-placement.js";

@@ -5,6 +5,7 @@ import { RedisCacheDriver } from "./redis-cache-driver.js";
 import { RedisConnection, type RedisInput } from "./redis-connection.js";
 import { RedisDesiredState } from "./redis-desired-state.js";
 import { RedisKeys } from "./redis-keys.js";
+import { RedisServicePlacement } from "./service-placement.js";
 
 /** Options of {@link redisDriver}. */
 export interface RedisDriverOptions {
@@ -50,6 +51,11 @@ export interface RedisDriver {
    * alone reads and writes `mcp.json`. Created, and campaigning, on first read; the store closes it.
    */
   readonly configRole: RoleLease;
+  /**
+   * Where stdio services run (`setupStore({ shared })` reads it): one process per service cluster-wide, on the
+   * holder of the service's lease, calls from other instances forwarded to it. Created on first read.
+   */
+  readonly placement: RedisServicePlacement;
   /** A write refused unless `fence` is the role's newest fencing token (see {@link fencedWrite}). */
   fencedWrite(options: FencedWriteOptions): Promise<boolean>;
   /** Resolves once Redis answers a `PING`; rejects with a `SharedStateUnavailableError` naming it otherwise. */
@@ -95,10 +101,11 @@ export function redisDriver(options: RedisDriverOptions): RedisDriver {
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await Promise.allSettled([desiredState?.close(), cache?.close(), ...[...leases].map((lease) => lease.close())]);
+      await Promise.allSettled([desiredState?.close(), cache?.close(), placement?.close(), ...[...leases].map((lease) => lease.close())]);
       await connection.close();
     })());
   let configRole: RoleLease | undefined;
+  let placement: RedisServicePlacement | undefined;
   return {
     namespace: options.namespace,
     get desiredState() {
@@ -110,6 +117,9 @@ export function redisDriver(options: RedisDriverOptions): RedisDriver {
     get configRole() {
       // A failed first attempt (Redis away) is only "not held": the campaign retries every second.
       return (configRole ??= roleLease(this.lease({ role: "config" }), () => undefined));
+    },
+    get placement() {
+      return (placement ??= new RedisServicePlacement(connection, keys, (role) => this.lease({ role }), connection.retain()));
     },
     lease(leaseOptions) {
       let release: (() => Promise<void>) | undefined;

@@ -119,6 +119,10 @@ export const ServiceInfoSchema = named(
     stderrTail: z.array(z.string()).optional(),
     stdoutDroppedLines: z.number().int().optional(),
     pid: z.number().int().optional(),
+    placement: z
+      .object({ runsOn: z.string().optional(), tools: z.string().optional() })
+      .optional()
+      .describe("A stdio service run on one instance of several: runsOn names that instance (host:pid:id), tools is a digest of its tool list"),
     stale: z.literal(true).optional().describe("The last synced info of a shared cache (several instances) that could not sync lately"),
   }),
 );

@@ -36,6 +36,12 @@ export interface ServiceConfig {
    * catalogue (default: the store's `connectTimeoutMs`).
    */
   timeout?: number;
+  /**
+   * Where a stdio server runs when several instances share the store (`setupStore({ shared })` with placement):
+   * `"owner"` (default) runs exactly one process cluster-wide, on the instance holding the service's lease, and the
+   * others forward their calls to it; `"every-instance"` runs a copy on each instance (for stateless servers).
+   */
+  placement?: "owner" | "every-instance";
   description?: string;
   tags?: string[];
   contact?: string;
@@ -77,6 +83,7 @@ const serviceSchema = z
       )
       .optional(),
     timeout: z.number().positive().max(86_400).optional(),
+    placement: z.enum(["owner", "every-instance"]).optional(),
     description: z.string().optional(),
     tags: z.array(z.string()).optional(),
     contact: z.string().optional(),
@@ -99,7 +106,7 @@ const serviceSchema = z
       }
     }
     if (hasUrl) {
-      for (const key of ["args", "env", "working_dir"] as const) {
+      for (const key of ["args", "env", "working_dir", "placement"] as const) {
         if (config[key] !== undefined) context.addIssue({ code: "custom", path: [key], message: `\`${key}\` applies only to local (command) services` });
       }
     }

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { DEFAULT_TIMEOUT_MS } from "../connection/call-tool-once.js";
 import { checkTimeLimit, clampDelay } from "../connection/clamp-delay.js";
-import type { ServiceConnection } from "../connection/service-connection.js";
+import type { ServiceLink } from "../connection/service-link.js";
 import { AbortedError, TimeoutError, ToolExecutionError } from "../errors.js";
 import type { CallStartInterceptor, EventPayload, ServiceRef, StoreEventBus } from "../events/store-events.js";
 import { assertArgumentsObject, type ArgumentCheck, type ArgumentValidator } from "../tools/argument-validator.js";
@@ -193,13 +193,13 @@ async function interceptWithin(
 /** A call's result and the connection it came from (whose secrets an error message must not show). */
 interface SentCall {
   result: ToolCallResult;
-  connection: ServiceConnection;
+  connection: ServiceLink;
 }
 
 async function callOnConnection(route: ToolRoute, input: Record<string, unknown>, options: CallToolOptions, deadline: CallDeadline): Promise<SentCall> {
   const { owner, tool } = route;
   // The common case costs no wait and no limits object: the service is not restarting.
-  const connection: ServiceConnection = owner.connectionNow() ?? (await owner.callable(waitLimits(deadline, options.signal)));
+  const connection: ServiceLink = owner.connectionNow() ?? (await owner.callable(waitLimits(deadline, options.signal)));
   if (connection.state === "initializing") await connection.ready(waitLimits(deadline, options.signal));
   return { result: await connection.callTool(tool.originalName, input, requestOptions(route, options, deadline)), connection };
 }

@@ -102,3 +102,21 @@ export async function storeFetchedCatalogue(owner: ServiceOwner, fetched: Fetche
     removed: [...previousNames].filter((name) => !names.has(name)),
   });
 }
+
+/**
+ * Takes the tool list that the instance running a placed service stored (see registry/placed-service.ts) as this
+ * instance's own for routing, and emits `tools:refreshed`; nothing is written, the running instance wrote it.
+ */
+export function adoptFollowedTools(owner: ServiceOwner, tools: ToolInfo[], target: CatalogueTarget): void {
+  if (owner.config === undefined) return;
+  const previousNames = new Set(owner.tools.map((tool) => tool.name));
+  owner.tools = tools;
+  target.scope.routes.rebuild(target.existing(target.scope));
+  const names = new Set(tools.map((tool) => tool.name));
+  target.events.emit("tools:refreshed", {
+    ...owner.ref,
+    toolCount: tools.length,
+    added: [...names].filter((name) => !previousNames.has(name)),
+    removed: [...previousNames].filter((name) => !names.has(name)),
+  });
+}

@@ -1,7 +1,8 @@
 import type { Catalogue, ScopeKey } from "../catalogue/catalogue.js";
 import type { ServiceRef, StoreEventBus } from "../events/store-events.js";
 import type { Logger } from "../logger.js";
-import { storeFetchedCatalogue } from "./catalogue-entries.js";
+import type { ServicePlacement } from "../shared-state.js";
+import { adoptFollowedTools, storeFetchedCatalogue } from "./catalogue-entries.js";
 import { createServiceConnection, type ConnectionDefaults } from "./connection-factory.js";
 import type { ScopeState } from "./owner-directory.js";
 import { ServiceOwner } from "./service-owner.js";
@@ -12,6 +13,7 @@ export interface OwnerDefaults {
   events: StoreEventBus;
   logger: Logger;
   connection: ConnectionDefaults;
+  placement?: ServicePlacement;
   /** The state of a scope, and the owners of its existing services (for tool names across the scope). */
   scope(agentId: string | undefined): ScopeState;
   existing(state: ScopeState | undefined): Iterable<ServiceOwner>;
@@ -27,8 +29,11 @@ export function ownerFactory(defaults: OwnerDefaults): (ref: ServiceRef, scope: 
       catalogue,
       events,
       logger,
+      ...(defaults.placement ? { placement: defaults.placement } : {}),
       createConnection: (owner, config) => createServiceConnection(owner, config, defaults.connection),
       storeCatalogue: (owner, fetched) =>
         storeFetchedCatalogue(owner, fetched, { scope: defaults.scope(owner.ref.agentId), existing: defaults.existing, catalogue, events, logger }),
+      adoptTools: (owner, tools) =>
+        adoptFollowedTools(owner, tools, { scope: defaults.scope(owner.ref.agentId), existing: defaults.existing, catalogue, events, logger }),
     });
 }

@@ -8,13 +8,16 @@
 import type { Catalogue, ScopeKey } from "../catalogue/catalogue.js";
 import type { ServiceConfig } from "../config/service-config.js";
 import { redactServiceConfig } from "../config/service-config.js";
-import type { FetchedCatalogue, ServiceConnection } from "../connection/service-connection.js";
+import type { FetchedCatalogue } from "../connection/service-connection.js";
+import type { ServiceLink } from "../connection/service-link.js";
 import { ServiceUnavailableError } from "../errors.js";
 import { waitForConnection } from "../connection/wait-for-connection.js";
 import type { ServiceRef, StoreEventBus } from "../events/store-events.js";
 import type { Logger } from "../logger.js";
+import type { ServicePlacement } from "../shared-state.js";
 import type { ServiceInfo, ServiceState, ToolInfo, ToolNameCollision } from "../types.js";
 import { canTransition } from "../connection/lifecycle.js";
+import { isPlaced, PlacedService } from "./placed-service.js";
 import { SerialQueue } from "./serial-queue.js";
 
 /** How the owner gets a connection and hands over what it fetched; provided by the registry. */
@@ -25,9 +28,13 @@ export interface ServiceOwnerOptions {
   events: StoreEventBus;
   logger: Logger;
   /** A connection for `config` whose callbacks go to `owner`; not started. */
-  createConnection(owner: ServiceOwner, config: ServiceConfig): ServiceConnection;
+  createConnection(owner: ServiceOwner, config: ServiceConfig): ServiceLink;
+  /** Several instances: where stdio services run (one process cluster-wide, see {@link PlacedService}). */
+  placement?: ServicePlacement;
   /** Names and stores a catalogue the owner's current connection fetched. */
   storeCatalogue(owner: ServiceOwner, fetched: FetchedCatalogue): Promise<void>;
+  /** Takes a placed service's tools, as the instance running it stored them, for routing here. */
+  adoptTools(owner: ServiceOwner, tools: ToolInfo[]): void;
 }
 
 /** Limits of a wait for the service to be callable. */
@@ -45,8 +52,11 @@ export class ServiceOwner {
   readonly scope: ScopeKey;
   /** The config applied here (placeholders kept); `undefined` while the service does not exist. */
   config: ServiceConfig | undefined;
-  /** The live connection; `undefined` while stopped or between the old and the new one of a restart. */
-  connection: ServiceConnection | undefined;
+  /**
+   * The live link: this instance's connection, or for a placed service run by another instance a link forwarding
+   * there; `undefined` while stopped or between the old and the new one of a restart.
+   */
+  connection: ServiceLink | undefined;
   state: ServiceState = "initializing";
   addedAt = "";
   stateChangedAt = "";
@@ -60,6 +70,8 @@ export class ServiceOwner {
   private swapping: Promise<void> | undefined;
   /** Set when the store closes: no connection starts afterwards. */
   private closed = false;
+  /** Set for a stdio service placed on one instance of several. */
+  private placed: PlacedService | undefined;
 
   constructor(private readonly options: ServiceOwnerOptions) {
     this.ref = options.ref;
@@ -81,7 +93,7 @@ export class ServiceOwner {
   }
 
   /** True when `connection` is the owner's current one (callbacks of any other are ignored). */
-  owns(connection: ServiceConnection): boolean {
+  owns(connection: ServiceLink): boolean {
     return this.connection === connection;
   }
 
@@ -99,7 +111,7 @@ export class ServiceOwner {
     const info = this.info();
     this.writeInfo(info);
     // Empty lists now, so that the catalogue lists services' tools in the order the services were added.
-    void this.options.catalogue.writeCatalogue(this.scope, this.name, { tools: [], resources: [], prompts: [] });
+    if (this.writesReadModel) void this.options.catalogue.writeCatalogue(this.scope, this.name, { tools: [], resources: [], prompts: [] });
     this.options.events.emit("service:added", { ...this.ref, service: info });
     return info;
   }
@@ -132,12 +144,23 @@ export class ServiceOwner {
     return this.info();
   }
 
-  /** Stops the connection (and process); the service ends `disconnected`. */
+  /** Stops the connection (and process), then gives up a placed service's lease; the service ends `disconnected`. */
   async stop(reason: string): Promise<void> {
     this.transition("disconnected", reason);
     const old = this.connection;
     this.connection = undefined;
     await old?.close();
+    const placed = this.placed;
+    this.placed = undefined;
+    await placed?.close();
+  }
+
+  /**
+   * False while another instance runs this placed service: that instance writes its info and catalogue to the shared
+   * read model, and this one only follows.
+   */
+  get writesReadModel(): boolean {
+    return this.placed === undefined || this.placed.runsHere;
   }
 
   /** Stops the service and deletes it from the read model; the registry then forgets it. */
@@ -160,6 +183,22 @@ export class ServiceOwner {
 
   private startConnection(config: ServiceConfig): void {
     if (this.closed) return;
+    const placement = this.options.placement;
+    if (placement !== undefined && isPlaced(config)) {
+      if (this.placed) return this.placed.restart(config);
+      this.placed = new PlacedService(
+        this,
+        config,
+        placement,
+        (placedConfig) => this.options.createConnection(this, placedConfig),
+        () => this.options.catalogue.listTools(this.scope, this.name),
+        (tools) => this.options.adoptTools(this, tools),
+      );
+      return this.placed.start();
+    }
+    // No longer placed (now `every-instance`): the lease goes, this instance runs its own copy.
+    if (this.placed) void this.placed.close();
+    this.placed = undefined;
     const connection = this.options.createConnection(this, config);
     this.connection = connection;
     connection.start();
@@ -192,17 +231,17 @@ export class ServiceOwner {
   }
 
   /** The connection to use right now, or `undefined` while a restart swaps connections (then see {@link callable}). */
-  connectionNow(): ServiceConnection | undefined {
+  connectionNow(): ServiceLink | undefined {
     return this.swapping === undefined ? this.connection : undefined;
   }
 
   /** The connection a call should use: waits (within the call's limits) while a restart swaps connections. */
-  callable(limits: CallableLimits = {}): ServiceConnection | Promise<ServiceConnection> {
+  callable(limits: CallableLimits = {}): ServiceLink | Promise<ServiceLink> {
     if (this.swapping === undefined && this.connection !== undefined) return this.connection;
     return this.callableAfterSwap(limits);
   }
 
-  private async callableAfterSwap(limits: CallableLimits): Promise<ServiceConnection> {
+  private async callableAfterSwap(limits: CallableLimits): Promise<ServiceLink> {
     if (this.swapping) await waitForConnection(this.swapping, { ...this.ref, agentId: this.ref.agentId, ...limits, stage: "restart" });
     if (!this.connection) {
       throw new ServiceUnavailableError({
@@ -216,7 +255,8 @@ export class ServiceOwner {
 
   /** Writes the service's info to the read model (never throws: the catalogue logs and retries failed writes). */
   writeInfo(info: ServiceInfo = this.info()): void {
-    if (this.config === undefined) return;
+    if (this.config === undefined || !this.writesReadModel) return;
+    this.placed?.publish(info);
     this.options.catalogue.writeService(this.scope, info).catch((error: unknown) =>
       this.options.logger.warn({ service: this.name, error: (error as Error).message }, "writing the service info failed"),
     );
@@ -226,12 +266,13 @@ export class ServiceOwner {
   info(): ServiceInfo {
     const connection = this.connection;
     const config = this.config!;
+    const followed = this.placed?.followed;
     const info: ServiceInfo = {
       name: this.name,
       state: this.state,
       transport: connection?.transportKind ?? (config.url === undefined ? "stdio" : config.transport ?? "streamable-http"),
       config: redactServiceConfig(config),
-      toolCount: this.tools.length,
+      toolCount: followed?.toolCount ?? this.tools.length,
       attempts: connection?.attempts ?? 0,
       stateChangedAt: this.stateChangedAt,
       addedAt: this.addedAt,
@@ -239,12 +280,15 @@ export class ServiceOwner {
     };
     if (this.ref.agentId !== undefined) info.agentId = this.ref.agentId;
     if (connection) Object.assign(info, connection.lifecycleInfo());
+    if (this.placed) info.placement = this.placed.describe();
     return info;
   }
 
   /** Hands a fetched catalogue to the registry, if it comes from the current connection. */
-  async receiveCatalogue(connection: ServiceConnection, fetched: FetchedCatalogue): Promise<void> {
+  async receiveCatalogue(connection: ServiceLink, fetched: FetchedCatalogue): Promise<void> {
     if (!this.owns(connection) || this.config === undefined) return;
     await this.options.storeCatalogue(this, fetched);
+    // The other instances reload their tool list when they see its new digest.
+    this.placed?.publish(this.info());
   }
 }

@@ -17,6 +17,7 @@ import type { RegistryPersistence, RegistrySnapshot } from "../config/registry-c
 import { sameServiceConfig, type ServiceConfig } from "../config/service-config.js";
 import { MAX_TIMER_DELAY_MS } from "../connection/backoff.js";
 import { ProbeLimiter } from "../connection/probe-limiter.js";
+import type { ServicePlacement } from "../shared-state.js";
 import { StoreClosedError } from "../errors.js";
 import type { StoreEventBus } from "../events/store-events.js";
 import type { Logger } from "../logger.js";
@@ -51,6 +52,8 @@ export interface ServiceRegistryOptions {
   persistFollowed?: () => boolean;
   /** What agents may do: egress, services and calls in flight. Default: the defaults of {@link AgentPolicy}. */
   agentPolicy?: AgentPolicy;
+  /** Several instances: where stdio services run (see `SharedState.placement`). */
+  placement?: ServicePlacement;
 }
 
 /** How long {@link ServiceRegistry.close} waits for operations under way before it returns anyway. */
@@ -84,7 +87,7 @@ export class ServiceRegistry {
     const { monitoring, logger, connectTimeoutMs, baseDirectory, variables } = options;
     const connection = { monitoring, logger, connectTimeoutMs, probeLimiter: this.probeLimiter, agentPolicy: this.agentPolicy, ...(baseDirectory !== undefined ? { baseDirectory } : {}), ...(variables ? { variables } : {}) };
     this.directory = new OwnerDirectory(
-      ownerFactory({ catalogue: options.catalogue, events: options.events, logger, connection, scope: (agentId) => this.scope(agentId), existing: (state) => this.existing(state) }),
+      ownerFactory({ catalogue: options.catalogue, events: options.events, logger, connection, ...(options.placement ? { placement: options.placement } : {}), scope: (agentId) => this.scope(agentId), existing: (state) => this.existing(state) }),
     );
     const { unreachableRetrySeconds } = options.monitoring;
     if (unreachableRetrySeconds !== undefined) options.logger.warn({ unreachableRetrySeconds }, "monitoring.unreachableRetrySeconds is deprecated: unreachable services are retried every reconnectionSeconds");

@@ -3,7 +3,7 @@ import type { GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/
 import { scopeKeyOf, type Catalogue } from "../catalogue/catalogue.js";
 import { DEFAULT_TIMEOUT_MS } from "../connection/call-tool-once.js";
 import { checkTimeLimit, clampDelay } from "../connection/clamp-delay.js";
-import type { ServiceConnection } from "../connection/service-connection.js";
+import type { ServiceLink } from "../connection/service-link.js";
 import { PromptNotFoundError, ResourceNotFoundError, TimeoutError, ValidationError } from "../errors.js";
 import type { CheckServicesResult } from "../types.js";
 import { linkSignal } from "./call-tool.js";
@@ -74,7 +74,7 @@ function sendWithin<Result>(
   serviceName: string,
   limits: RequestLimits,
   what: string,
-  send: (connection: ServiceConnection, signal: AbortSignal) => Promise<Result>,
+  send: (connection: ServiceLink, signal: AbortSignal) => Promise<Result>,
 ): Promise<Result> {
   const owner = target.owner(serviceName);
   const serviceTimeout = owner.config?.timeout;
