@@ -1,10 +1,13 @@
+import { getEventListeners } from "node:events";
 import { mkdtemp, realpath, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIXTURE_PNG_BASE64, startHttpFixture, stdioFixtureConfig } from "@mcpstore/testing";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { describe, expect, it } from "vitest";
-import { createTransport } from "../src/connection/transports.js";
+import { createTransport, isolateAbortSignals } from "../src/connection/transports.js";
 import type { TransportKind } from "../src/types.js";
 import { captureLogger, cleanups, storeWith, text } from "./helpers.js";
 
@@ -80,6 +83,46 @@ describe("Streamable HTTP and SSE", () => {
     const info = await context.getService("denied");
     expect(info.lastError).toMatch(/401|unauthorized/i);
     expect(JSON.stringify(info)).not.toContain("wrong-secret-value");
+  });
+});
+
+describe("abort signals", () => {
+  // The SDK passes one transport-wide signal to every request and undici leaves a listener on it per request until
+  // garbage collection: 1,500 calls used to print MaxListenersExceededWarning on stderr.
+  it.each(["streamable-http", "sse"] as TransportKind[])("leave no listener behind on the transport's signal over %s (1,600 calls, no warning)", async (transport) => {
+    const http = await startHttpFixture({ transports: transport });
+    cleanups.push(() => http.close());
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => void (warning.name === "MaxListenersExceededWarning" && warnings.push(warning.message));
+    process.on("warning", onWarning);
+    cleanups.push(async () => void process.off("warning", onWarning));
+    const context = (await storeWith()).forStore();
+    await context.addService({ name: "remote", url: transport === "sse" ? http.sseUrl : http.url, transport });
+    await context.waitService("remote");
+    for (let call = 0; call < 1_600; call++) await context.callTool("remote_echo", { text: "hi" });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings).toEqual([]);
+  }, 60_000);
+
+  it("requests get signals of their own: the caller's holds one listener however many requests ran; its abort still reaches a body being read", async () => {
+    const server = createServer((_request, response) => {
+      response.write("part one ");
+      setTimeout(() => response.end("part two"), 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const isolated = isolateAbortSignals((input, init) => fetch(input, init));
+    const transportWide = new AbortController();
+    for (let request = 0; request < 50; request++) {
+      const response = await isolated(url, { signal: transportWide.signal });
+      expect(await response.text()).toBe("part one part two");
+    }
+    const concurrent = await Promise.all(Array.from({ length: 20 }, () => isolated(url, { signal: transportWide.signal })));
+    expect(getEventListeners(transportWide.signal, "abort")).toHaveLength(1);
+    transportWide.abort(new Error("transport closed"));
+    const outcomes = await Promise.allSettled(concurrent.map((response) => response.text()));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(20).fill("rejected"));
   });
 });
 

@@ -52,8 +52,9 @@ export function createTransport(config: ServiceConfig, kind: TransportKind, hook
   const { url, authorization } = splitUrlCredentials(config.url!);
   const headers = requestHeaders(config.headers, authorization);
   const requestInit: RequestInit = headers ? { headers } : {};
-  const base = hooks.fetch ? { fetch: hooks.fetch } : {};
-  const fetch = hooks.onEventStreamEnd ? watchEventStreams(retryAfterFetch(base), hooks.onEventStreamEnd) : retryAfterFetch(base);
+  // The global fetch is looked up per request, as before: whoever replaced it since (a test's guard) is honoured.
+  const retrying = retryAfterFetch({ fetch: isolateAbortSignals(hooks.fetch ?? ((url, init) => globalThis.fetch(url, init))) });
+  const fetch = hooks.onEventStreamEnd ? watchEventStreams(retrying, hooks.onEventStreamEnd) : retrying;
   return kind === "sse" ? new SSEClientTransport(url, { requestInit, fetch }) : new StreamableHTTPClientTransport(url, { requestInit, fetch });
 }
 
@@ -134,27 +135,92 @@ export function watchEventStreams(base: FetchLike, onEnd: () => void): FetchLike
     const response = await base(url, init);
     const method = init?.method?.toUpperCase() ?? "GET";
     if (method !== "GET" || !response.ok || !response.body || !response.headers.get("content-type")?.includes("text/event-stream")) return response;
-    const reader = response.body.getReader();
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          const { done, value } = await reader.read();
-          if (done) {
-            controller.close();
-            onEnd();
-          } else {
-            controller.enqueue(value);
-          }
-        } catch (error) {
-          controller.error(error);
-          onEnd();
-        }
-      },
-      cancel(reason) {
-        // Cancelled by the reader (the client closing): not a sign of anything.
-        return reader.cancel(reason);
-      },
-    });
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    // Cancelled by the reader (the client closing) is not a sign of anything: only an end or a break reports.
+    return withBody(response, observeBody(response.body, { onEnd, onCancel: () => undefined, signal: init?.signal }));
   };
+}
+
+/**
+ * A fetch that gives every request an abort signal of its own, linked to the caller's until the response body is
+ * read to its end. The SDK passes one transport-wide signal to every request, and undici leaves a listener on it per
+ * request until garbage collection: thousands on a busy connection, and a MaxListenersExceededWarning on stderr. Here
+ * the caller's signal gets one listener in all, which aborts the requests still linked to it.
+ */
+export function isolateAbortSignals(base: FetchLike): FetchLike {
+  const linked = new WeakMap<AbortSignal, Set<AbortController>>();
+  const link = (parent: AbortSignal): { signal: AbortSignal; unlink: () => void } => {
+    let requests = linked.get(parent);
+    if (!requests) {
+      const family = new Set<AbortController>();
+      linked.set(parent, (requests = family));
+      parent.addEventListener("abort", () => family.forEach((request) => request.abort(parent.reason)), { once: true });
+    }
+    const controller = new AbortController();
+    requests.add(controller);
+    return { signal: controller.signal, unlink: () => void requests.delete(controller) };
+  };
+  return async (url, init) => {
+    const parent = init?.signal;
+    if (!parent || parent.aborted) return base(url, init);
+    const { signal, unlink } = link(parent);
+    let response: Response;
+    try {
+      response = await base(url, { ...init, signal });
+    } catch (error) {
+      unlink();
+      throw error;
+    }
+    if (!response.body) {
+      unlink();
+      return response;
+    }
+    return withBody(response, observeBody(response.body, { onEnd: unlink, onCancel: unlink, signal }));
+  };
+}
+
+/**
+ * `source` as a stream that calls `onEnd` when it ends or breaks, and `onCancel` when its reader cancels it or `signal`
+ * aborts. An abort errors it here: undici cannot cancel a body that a reader holds locked, so the read would never end.
+ */
+function observeBody(source: ReadableStream<Uint8Array>, on: { onEnd: () => void; onCancel: () => void; signal?: AbortSignal | null }): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  let onAbort: (() => void) | undefined;
+  const settle = (callback: () => void) => {
+    if (onAbort) on.signal?.removeEventListener("abort", onAbort);
+    callback();
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (!on.signal) return;
+      onAbort = () => {
+        controller.error(on.signal!.reason);
+        void reader.cancel(on.signal!.reason).catch(() => undefined);
+        on.onCancel();
+      };
+      on.signal.addEventListener("abort", onAbort, { once: true });
+    },
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          settle(on.onEnd);
+        } else {
+          controller.enqueue(value);
+        }
+      } catch (error) {
+        if (on.signal?.aborted) return;
+        controller.error(error);
+        settle(on.onEnd);
+      }
+    },
+    cancel(reason) {
+      settle(on.onCancel);
+      return reader.cancel(reason);
+    },
+  });
+}
+
+function withBody(response: Response, body: ReadableStream<Uint8Array>): Response {
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
