@@ -89,7 +89,7 @@ describe("Streamable HTTP and SSE", () => {
 describe("abort signals", () => {
   // The SDK passes one transport-wide signal to every request and undici leaves a listener on it per request until
   // garbage collection: 1,500 calls used to print MaxListenersExceededWarning on stderr.
-  it.each(["streamable-http", "sse"] as TransportKind[])("leave no listener behind on the transport's signal over %s (1,600 calls, no warning)", async (transport) => {
+  it.each(["streamable-http", "sse"] as const)("leave no listener behind on the transport's signal over %s (1,600 calls, no warning)", async (transport) => {
     const http = await startHttpFixture({ transports: transport });
     cleanups.push(() => http.close());
     const warnings: string[] = [];
@@ -110,7 +110,7 @@ describe("abort signals", () => {
       setTimeout(() => response.end("part two"), 20);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     const isolated = isolateAbortSignals((input, init) => fetch(input, init));
     const transportWide = new AbortController();
